@@ -1,0 +1,29 @@
+/**
+ * Routes, auth levels, queue names and connection setting names, defined once. The function
+ * registrations in functions/ use them, the local runtime reads the registrations, and the
+ * infrastructure tests compare them with infra/.
+ */
+export const queues = {
+  verdicts: { name: 'verdicts', sessions: false },
+  remediations: { name: 'remediations', sessions: true },
+} as const;
+
+/** App setting prefix of the Service Bus connection (`ServiceBusConnection` / `ServiceBusConnection__fullyQualifiedNamespace`). */
+export const serviceBusConnection = 'ServiceBusConnection';
+
+export const routes = {
+  ingestVerdict: { route: 'verdicts', methods: ['POST'], authLevel: 'function' },
+  getVerdict: { route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' },
+  health: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+} as const;
+
+/** Service Bus redelivers a message this many times before dead-lettering it (matches infra). */
+export const maxDeliveryCount = 10;
+
+export const tables = {
+  verdicts: 'Verdicts',
+  remediations: 'Remediations',
+  deliveries: 'Deliveries',
+  verdictEvents: 'VerdictEvents',
+  config: 'Configuration',
+} as const;

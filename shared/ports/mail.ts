@@ -1,0 +1,51 @@
+import type { ActionName } from '../verdicts/schema.js';
+
+/** Everything an adapter call accepts besides its arguments. */
+export interface CallOptions {
+  abortSignal?: AbortSignal;
+}
+
+/** One delivered copy of a message in a mailbox. */
+export interface MailItem {
+  /** Backend item id (Graph message id / EWS ItemId). */
+  id: string;
+  internetMessageId: string;
+  /** Backend id of the folder the copy is in. */
+  folderId: string;
+  /** Well-known name or display name of that folder, for the operator. */
+  folderName?: string | undefined;
+  isRead?: boolean | undefined;
+}
+
+/** How to find the copies: by message id, or (fallback) by sender + subject + received time. */
+export interface FindCriteria {
+  internetMessageId: string;
+  sender?: string | undefined;
+  subject?: string | undefined;
+  receivedAt?: string | undefined;
+}
+
+export interface FindResult {
+  items: MailItem[];
+  /** True when the copies were found by the sender/subject/time fallback rather than the message id. */
+  usedFallback: boolean;
+}
+
+export interface ActionOutcome {
+  status: 'succeeded' | 'alreadyRemediated';
+  /** The folder the copy was in before the action, recorded for `restore`. */
+  originalFolder?: string | undefined;
+  /** Where the copy now is (quarantine folder, central mailbox folder), recorded for `restore`. */
+  quarantineLocation?: string | undefined;
+  detail?: string | undefined;
+}
+
+/**
+ * The port every mail backend (Graph, EWS) implements. Adapters throw only `ClawbackError`, whose
+ * `code` is the SPEC reason and whose `retryable` decides whether the remediation is retried.
+ */
+export interface MailBackend {
+  readonly kind: 'graph' | 'ews';
+  findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult>;
+  applyAction(mailbox: string, item: MailItem, action: ActionName, options?: CallOptions): Promise<ActionOutcome>;
+}

@@ -1,0 +1,109 @@
+import type { FailureReason } from '../errors.js';
+import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
+import type { CallOptions } from './mail.js';
+
+export const verdictStatuses = ['accepted', 'fannedOut', 'completed', 'completedWithFailures'] as const;
+export type VerdictStatus = (typeof verdictStatuses)[number];
+
+export const remediationStatuses = [
+  'pending',
+  'inProgress',
+  'succeeded',
+  'alreadyRemediated',
+  'notFound',
+  'failed',
+  'simulated',
+  'notReversible',
+] as const;
+export type RemediationStatus = (typeof remediationStatuses)[number];
+export type TerminalStatus = Exclude<RemediationStatus, 'pending' | 'inProgress'>;
+
+export function isTerminal(status: RemediationStatus): status is TerminalStatus {
+  return status !== 'pending' && status !== 'inProgress';
+}
+
+/** A `Verdicts` row (SPEC §5). */
+export interface VerdictRecord {
+  verdictId: string;
+  source: string;
+  eventId: string;
+  verdict: VerdictValue;
+  previousVerdict?: VerdictValue | undefined;
+  sha256?: string | undefined;
+  filename?: string | undefined;
+  url?: string | undefined;
+  action?: ActionName | undefined;
+  mode?: Mode | undefined;
+  status: VerdictStatus;
+  recipients: number;
+  succeeded: number;
+  failed: number;
+  notFound: number;
+  /** Rows in any terminal status; the verdict completes when it reaches `recipients`. */
+  done: number;
+  receivedAt: string;
+  completedAt?: string | undefined;
+}
+
+/** A `Remediations` row (SPEC §5). */
+export interface RemediationRecord {
+  verdictId: string;
+  rowKey: string;
+  recipient: string;
+  internetMessageId: string;
+  action: ActionName;
+  status: RemediationStatus;
+  reason?: FailureReason | undefined;
+  detail?: string | undefined;
+  profile?: string | undefined;
+  backend?: 'graph' | 'ews' | undefined;
+  attempts: number;
+  originalFolder?: string | undefined;
+  quarantineLocation?: string | undefined;
+  sha256?: string | undefined;
+  filename?: string | undefined;
+  updatedAt: string;
+  completedAt?: string | undefined;
+}
+
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  continuationToken?: string | undefined;
+}
+
+export type RemediationPatch = Partial<Omit<RemediationRecord, 'verdictId' | 'rowKey'>>;
+
+/** Thrown by conditional updates when the row changed since it was read. */
+export class ConcurrencyConflictError extends Error {
+  override readonly name = 'ConcurrencyConflictError';
+}
+
+export interface ResultStore {
+  /** Inserts the row unless it exists; returns false when it already existed. */
+  createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean>;
+  getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined>;
+  /** Merges fields into the row, creating it if absent. */
+  mergeVerdict(record: Partial<VerdictRecord> & { verdictId: string }, options?: CallOptions): Promise<void>;
+  /** Counts one row reaching a terminal status; completes the verdict when every row is done. */
+  recordOutcome(verdictId: string, status: TerminalStatus, options?: CallOptions): Promise<VerdictRecord>;
+
+  /** Inserts pending rows; rows that already exist are left as they are. Returns how many were new. */
+  createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number>;
+  getRemediation(verdictId: string, rowKey: string, options?: CallOptions): Promise<Versioned<RemediationRecord> | undefined>;
+  /** Conditional on `etag`; throws ConcurrencyConflictError when the row changed. Returns the new etag. */
+  updateRemediation(verdictId: string, rowKey: string, patch: RemediationPatch, etag: string, options?: CallOptions): Promise<string>;
+  listRemediations(verdictId: string, page: { pageSize: number; continuationToken?: string | undefined }, options?: CallOptions): Promise<Page<RemediationRecord>>;
+
+  /**
+   * Claims `(source, eventId)` for a new verdict id. Returns the verdict id that owns the event:
+   * `created` is false when an earlier request already claimed it.
+   */
+  claimEvent(source: string, eventId: string, verdictId: string, options?: CallOptions): Promise<{ verdictId: string; created: boolean }>;
+  /** Undoes a claim whose verdict could not be enqueued. */
+  releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+import { actionNames, modes, verdictChangeSchema, verdictValues } from './schema.js';
+
+/** Body of a `verdicts` queue message: one accepted verdict change. */
+export const verdictMessageSchema = z.object({
+  verdictId: z.string().min(1),
+  acceptedAt: z.string().datetime(),
+  change: verdictChangeSchema,
+});
+export type VerdictMessage = z.infer<typeof verdictMessageSchema>;
+
+/** Body of a `remediations` queue message: one (verdict, recipient, message) to act on. */
+export const remediationMessageSchema = z.object({
+  verdictId: z.string().min(1),
+  rowKey: z.string().min(1),
+  recipient: z.string().min(1),
+  internetMessageId: z.string().min(1),
+  verdict: z.enum(verdictValues),
+  action: z.enum(actionNames),
+  mode: z.enum(modes),
+  /** 1 for the first try; a scheduled retry carries the next number. */
+  attempt: z.number().int().min(1),
+  sender: z.string().optional(),
+  subject: z.string().optional(),
+  receivedAt: z.string().optional(),
+});
+export type RemediationMessage = z.infer<typeof remediationMessageSchema>;
