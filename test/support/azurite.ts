@@ -1,0 +1,1 @@
+export { type RunningAzurite, startAzurite } from '../../local/azurite.js';

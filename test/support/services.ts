@@ -1,0 +1,52 @@
+import type { ConfigDocument, ConfigDocumentInput, Profile } from '../../shared/config/document.js';
+import { configDocumentSchema } from '../../shared/config/document.js';
+import { loadSettings } from '../../shared/config/settings.js';
+import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
+import type { Services } from '../../shared/composition.js';
+import type { MailBackend } from '../../shared/ports/mail.js';
+import type { QueueSender } from '../../shared/ports/queue.js';
+import type { SecretSource } from '../../shared/ports/secrets.js';
+import { TableResultStore } from '../../shared/results/tableResultStore.js';
+
+export const noSecrets: SecretSource = {
+  getSecret: () => Promise.reject(new Error('no secrets in this test')),
+};
+
+/** Services over Azurite and the given queue; mail backends from `backendFor` (fakes or real adapters). */
+export function testServices(options: {
+  tablesConnection: string;
+  queue: QueueSender;
+  backendFor?: (profile: Profile, config: ConfigDocument) => MailBackend;
+  secrets?: SecretSource;
+}): Services {
+  const connection = { connectionString: options.tablesConnection, options: { allowInsecureConnection: true } };
+  return {
+    settings: loadSettings({ CLAWBACK_RUNTIME: 'local', CLAWBACK_TABLES_CONNECTION: options.tablesConnection }),
+    store: new TableResultStore(connection),
+    configStore: new TableConfigStore(connection, 0),
+    queue: options.queue,
+    secrets: options.secrets ?? noSecrets,
+    backendFor:
+      options.backendFor ??
+      (() => {
+        throw new Error('no mail backend in this test');
+      }),
+  };
+}
+
+export const graphProfile = (name = 'contoso-online'): ConfigDocumentInput['profiles'][number] => ({
+  name,
+  type: 'graph',
+  tenantId: 'contoso.onmicrosoft.com',
+  clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
+  certificate: { keyVaultSecret: 'contoso-graph-cert' },
+});
+
+export function configDocument(overrides: Partial<ConfigDocumentInput> = {}): ConfigDocument {
+  return configDocumentSchema.parse({
+    profiles: [graphProfile()],
+    domains: { 'contoso.com': 'contoso-online' },
+    policies: [{ verdict: 'malicious', action: 'softDelete' }],
+    ...overrides,
+  });
+}
