@@ -91,6 +91,8 @@ export interface ResultStore {
   mergeVerdict(record: Partial<VerdictRecord> & { verdictId: string }, options?: CallOptions): Promise<void>;
   /** Counts one row reaching a terminal status; completes the verdict when every row is done. */
   recordOutcome(verdictId: string, status: TerminalStatus, options?: CallOptions): Promise<VerdictRecord>;
+  /** Records that fan-out finished with `recipients` rows; completes the verdict if they are all done. */
+  markFannedOut(verdictId: string, recipients: number, options?: CallOptions): Promise<VerdictRecord>;
 
   /** Inserts pending rows; rows that already exist are left as they are. Returns how many were new. */
   createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number>;

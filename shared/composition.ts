@@ -1,0 +1,85 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+
+import type { ConfigDocument, Profile } from './config/document.js';
+import { type AppSettings, loadSettings } from './config/settings.js';
+import { TableConfigStore } from './config/tableConfigStore.js';
+import { ClawbackError } from './errors.js';
+import { createMailBackendFactory } from './mail/factory.js';
+import type { ConfigStore } from './ports/config.js';
+import type { MailBackend } from './ports/mail.js';
+import type { QueueSender } from './ports/queue.js';
+import type { ResultStore } from './ports/results.js';
+import type { SecretSource } from './ports/secrets.js';
+import { ServiceBusQueue } from './queue/serviceBusQueue.js';
+import { type TableConnection, TableResultStore } from './results/tableResultStore.js';
+import { CompositeSecretSource } from './secrets/compositeSecretSource.js';
+import { KeyVaultSecretSource } from './secrets/keyVaultSecretSource.js';
+import { LocalSecretSource } from './secrets/localSecretSource.js';
+
+/** Everything the functions need, built once per worker. */
+export interface Services {
+  settings: AppSettings;
+  store: ResultStore;
+  configStore: ConfigStore;
+  queue: QueueSender;
+  secrets: SecretSource;
+  /** The backend for a profile, cached per profile so credentials and token caches are reused. */
+  backendFor(profile: Profile, config: ConfigDocument): MailBackend;
+}
+
+let current: Services | undefined;
+
+function tableConnection(settings: AppSettings, credential: () => TokenCredential): TableConnection {
+  if (settings.CLAWBACK_TABLES_CONNECTION) {
+    const local = /^(UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;)/i.test(settings.CLAWBACK_TABLES_CONNECTION) || /127\.0\.0\.1|localhost/.test(settings.CLAWBACK_TABLES_CONNECTION);
+    return { connectionString: settings.CLAWBACK_TABLES_CONNECTION, options: { allowInsecureConnection: local } };
+  }
+  if (settings.CLAWBACK_TABLES_ENDPOINT) return { endpoint: settings.CLAWBACK_TABLES_ENDPOINT, credential: credential() };
+  throw new ClawbackError('ConfigurationError', 'No Table Storage setting is present.');
+}
+
+/**
+ * Builds the production services from app settings: managed identity for Service Bus, Storage and
+ * Key Vault in Azure, connection strings only where a local setting gives one.
+ */
+export function buildServices(settings: AppSettings, overrides: Partial<Services> = {}): Services {
+  let azureCredential: TokenCredential | undefined;
+  const credential = () =>
+    (azureCredential ??= new DefaultAzureCredential(settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {}));
+  const connection = tableConnection(settings, credential);
+  const secrets =
+    overrides.secrets ??
+    new CompositeSecretSource({
+      runtime: settings.CLAWBACK_RUNTIME,
+      keyVault: settings.CLAWBACK_KEY_VAULT_URL
+        ? new KeyVaultSecretSource({ vaultUrl: settings.CLAWBACK_KEY_VAULT_URL, credential: credential(), ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS })
+        : undefined,
+      local: new LocalSecretSource({ runtime: settings.CLAWBACK_RUNTIME, baseDir: process.cwd() }),
+    });
+  const backendFor = overrides.backendFor ?? createMailBackendFactory({ secrets });
+  return {
+    settings,
+    store: overrides.store ?? new TableResultStore(connection),
+    configStore: overrides.configStore ?? new TableConfigStore(connection, settings.CLAWBACK_CONFIG_CACHE_SECONDS),
+    queue:
+      overrides.queue ??
+      ServiceBusQueue.fromSettings(
+        settings.ServiceBusConnection
+          ? { connectionString: settings.ServiceBusConnection }
+          : { fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '', credential: credential() },
+      ),
+    secrets,
+    backendFor,
+  };
+}
+
+/** The worker's services, built on first use from `process.env`. */
+export function getServices(): Services {
+  current ??= buildServices(loadSettings());
+  return current;
+}
+
+/** Installs services built elsewhere: the local runtime and component tests. */
+export function useServices(services: Services | undefined): void {
+  current = services;
+}

@@ -1,0 +1,41 @@
+import type { HttpClient } from '@azure/core-rest-pipeline';
+
+import type { ConfigDocument, Profile } from '../config/document.js';
+import { ClawbackError } from '../errors.js';
+import type { MailBackend } from '../ports/mail.js';
+import type { SecretSource } from '../ports/secrets.js';
+import { createGraphMailBackend } from './graph/graphMailBackend.js';
+
+export interface MailBackendFactoryDeps {
+  secrets: SecretSource;
+  /** Reaches a sandbox or fake token endpoint; production leaves it unset. */
+  identityHttpClient?: HttpClient;
+  log?: (line: string) => void;
+}
+
+/**
+ * One backend per profile and per configuration that shapes it, reused across invocations so a
+ * worker keeps its credentials, token caches and folder caches.
+ */
+export function createMailBackendFactory(deps: MailBackendFactoryDeps): (profile: Profile, config: ConfigDocument) => MailBackend {
+  const cache = new Map<string, MailBackend>();
+  return (profile, config) => {
+    const key = JSON.stringify([profile, config.settings, config.forwardTo]);
+    let backend = cache.get(key);
+    if (!backend) {
+      backend = build(profile, config, deps);
+      cache.set(key, backend);
+    }
+    return backend;
+  };
+}
+
+function build(profile: Profile, config: ConfigDocument, deps: MailBackendFactoryDeps): MailBackend {
+  const common = { secrets: deps.secrets, maxAttempts: config.settings.maxAttempts, forwardTo: config.forwardTo, ...(deps.log ? { log: deps.log } : {}) };
+  switch (profile.type) {
+    case 'graph':
+      return createGraphMailBackend(profile, { ...common, timeoutSeconds: config.settings.graphTimeoutSeconds, identityHttpClient: deps.identityHttpClient });
+    case 'ews':
+      throw new ClawbackError('ConfigurationError', `Profile "${profile.name}" is an EWS profile; EWS support is not part of this build yet.`);
+  }
+}

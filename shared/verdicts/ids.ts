@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Table keys may not contain `/ \ # ?` or control characters; those (and `%`, so the mapping is
+ * reversible) are percent-encoded. Everything else, including `<`, `>` and `@`, is allowed.
+ */
+export function sanitizeKey(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/[/\\#?%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+export function shortHash(value: string, length = 16): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex').slice(0, length);
+}
+
+/** RowKey of a `Remediations` row: recipient (lower case) + `|` + a short hash of the message id. */
+export function remediationRowKey(recipient: string, internetMessageId: string): string {
+  return `${sanitizeKey(recipient.toLowerCase())}|${shortHash(internetMessageId)}`;
+}
+
+const maxTimestamp = 9_999_999_999_999;
+
+/** Verdict ids sort newest first as strings: inverted milliseconds, then randomness against collisions. */
+export function newVerdictId(now: Date = new Date(), random: () => string = () => createHash('sha256').update(`${Math.random()}${process.hrtime.bigint()}`).digest('hex')): string {
+  return `${String(maxTimestamp - now.getTime()).padStart(13, '0')}-${random().slice(0, 10)}`;
+}
+
+export function isVerdictId(value: string): boolean {
+  return /^\d{13}-[0-9a-f]{10}$/.test(value);
+}

@@ -1,0 +1,113 @@
+import type { ZodError } from 'zod';
+
+import { queues } from '../bindings.js';
+import { ValidationError } from '../errors.js';
+import type { CallOptions } from '../ports/mail.js';
+import type { QueueSender } from '../ports/queue.js';
+import type { ResultStore } from '../ports/results.js';
+import { newVerdictId } from './ids.js';
+import type { VerdictMessage } from './messages.js';
+import { limits, type VerdictChange, verdictChangeSchema } from './schema.js';
+
+function issuesOf(error: ZodError, prefix: (string | number)[] = []): { path: string; message: string }[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
+    return {
+      path: path.length === 0 ? '$' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, ''),
+      message: issue.message,
+    };
+  });
+}
+
+/**
+ * Validates a parsed body: one verdict change or an array of 1–100. Every problem in every element
+ * is reported, with its path, in one ValidationError.
+ */
+export function parseVerdictBody(body: unknown): { changes: VerdictChange[]; isArray: boolean } {
+  if (Array.isArray(body)) {
+    if (body.length === 0) throw new ValidationError('The request holds no verdicts.', [{ path: '$', message: 'must hold at least one verdict' }]);
+    if (body.length > limits.maxVerdictsPerRequest)
+      throw new ValidationError('The request holds too many verdicts.', [
+        { path: '$', message: `must hold at most ${limits.maxVerdictsPerRequest} verdicts (got ${body.length})` },
+      ]);
+    const details: { path: string; message: string }[] = [];
+    const changes: VerdictChange[] = [];
+    body.forEach((element, index) => {
+      const parsed = verdictChangeSchema.safeParse(element);
+      if (parsed.success) changes.push(parsed.data);
+      else details.push(...issuesOf(parsed.error, [index]));
+    });
+    if (details.length > 0) throw new ValidationError(`${details.length} problem(s) in the verdicts.`, details);
+    return { changes, isArray: true };
+  }
+  const parsed = verdictChangeSchema.safeParse(body);
+  if (!parsed.success) {
+    const details = issuesOf(parsed.error);
+    throw new ValidationError(`${details.length} problem(s) in the verdict.`, details);
+  }
+  return { changes: [parsed.data], isArray: false };
+}
+
+export interface AcceptedVerdict {
+  verdictId: string;
+  /** false when `(source, eventId)` had been accepted before: the earlier verdict id is returned. */
+  created: boolean;
+}
+
+export interface IngestDeps {
+  store: ResultStore;
+  queue: QueueSender;
+  now?: () => Date;
+}
+
+/**
+ * Accepts verdict changes: each `(source, eventId)` is claimed, then all are enqueued in one send.
+ * Only after the queue took them are they recorded as accepted; if the queue refuses, the claims
+ * are released and the error propagates, so nothing is recorded and a retry starts afresh.
+ */
+export async function acceptVerdicts(changes: VerdictChange[], deps: IngestDeps, options?: CallOptions): Promise<AcceptedVerdict[]> {
+  const now = deps.now ?? (() => new Date());
+  const acceptedAt = now();
+  const claims: (AcceptedVerdict & { message: VerdictMessage })[] = [];
+  for (const change of changes) {
+    const claim = await deps.store.claimEvent(change.source, change.eventId, newVerdictId(acceptedAt), options);
+    claims.push({ ...claim, message: { verdictId: claim.verdictId, acceptedAt: acceptedAt.toISOString(), change } });
+  }
+  try {
+    // Repeats are sent again with the same message id: if the first send never landed this one does,
+    // and if it did, Service Bus duplicate detection drops it.
+    await deps.queue.send(
+      queues.verdicts.name,
+      claims.map((c) => ({ body: c.message, messageId: c.verdictId })),
+      options,
+    );
+  } catch (error) {
+    await Promise.allSettled(claims.filter((c) => c.created).map((c) => deps.store.releaseEvent(c.message.change.source, c.message.change.eventId)));
+    throw error;
+  }
+  for (const c of claims.filter((x) => x.created)) {
+    const { change } = c.message;
+    await deps.store.createVerdict(
+      {
+        verdictId: c.verdictId,
+        source: change.source,
+        eventId: change.eventId,
+        verdict: change.verdict,
+        previousVerdict: change.previousVerdict,
+        sha256: change.threat.sha256,
+        filename: change.threat.filename,
+        url: change.threat.url,
+        action: change.action,
+        status: 'accepted',
+        recipients: 0,
+        succeeded: 0,
+        failed: 0,
+        notFound: 0,
+        done: 0,
+        receivedAt: c.message.acceptedAt,
+      },
+      options,
+    );
+  }
+  return claims.map(({ verdictId, created }) => ({ verdictId, created }));
+}
