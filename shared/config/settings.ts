@@ -90,17 +90,18 @@ export const settingsSchema = z
     CLAWBACK_SECRET_CACHE_SECONDS: intSetting(0, 86_400, 300),
     CLAWBACK_CONFIG_CACHE_SECONDS: intSetting(0, 3600, 30),
     CLAWBACK_FANOUT_BATCH_SIZE: intSetting(1, 100, 100),
-  })
-  .superRefine((s, ctx) => {
-    if (s.CLAWBACK_RUNTIME === 'azure' && !s.ServiceBusConnection && !s.ServiceBusConnection__fullyQualifiedNamespace)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ServiceBusConnection__fullyQualifiedNamespace'],
-        message: 'is required (or ServiceBusConnection with a connection string)',
-      });
-    if (!s.CLAWBACK_TABLES_ENDPOINT && !s.CLAWBACK_TABLES_CONNECTION)
-      ctx.addIssue({ code: 'custom', path: ['CLAWBACK_TABLES_ENDPOINT'], message: 'is required (or CLAWBACK_TABLES_CONNECTION)' });
   });
+
+/** Settings that are required as one of a pair; checked on the raw values so they are reported even when others are invalid. */
+function missingPairs(input: Record<string, string | undefined>): { path: string; message: string }[] {
+  const present = (name: string) => (input[name] ?? '').trim() !== '';
+  const problems: { path: string; message: string }[] = [];
+  if (input.CLAWBACK_RUNTIME !== 'local' && !present('ServiceBusConnection') && !present('ServiceBusConnection__fullyQualifiedNamespace'))
+    problems.push({ path: 'ServiceBusConnection__fullyQualifiedNamespace', message: 'is required (or ServiceBusConnection with a connection string)' });
+  if (!present('CLAWBACK_TABLES_ENDPOINT') && !present('CLAWBACK_TABLES_CONNECTION'))
+    problems.push({ path: 'CLAWBACK_TABLES_ENDPOINT', message: 'is required (or CLAWBACK_TABLES_CONNECTION)' });
+  return problems;
+}
 
 export type AppSettings = z.output<typeof settingsSchema>;
 
@@ -113,7 +114,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): AppSettings 
   const input: Record<string, string | undefined> = {};
   for (const name of Object.keys(settingDocs)) input[name] = env[name];
   const parsed = settingsSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(settings)'}: ${i.message}`);
+  const issues = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(settings)', message: i.message }))),
+    ...missingPairs(input),
+  ];
+  if (parsed.success && issues.length === 0) return parsed.data;
+  const problems = issues.map((i) => `  - ${i.path}: ${i.message}`);
   throw new SettingsError(`Invalid app settings (${problems.length}):\n${problems.join('\n')}`);
 }

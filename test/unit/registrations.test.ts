@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+
+import { captureRegistrations, type RegisteredFunction, routeMatcher } from '../../local/functionsHost.js';
+import { queues, routes, serviceBusConnection } from '../../shared/bindings.js';
+
+async function registrations(): Promise<RegisteredFunction[]> {
+  return captureRegistrations(async () => {
+    await import('../../functions/ingestVerdict.js');
+    await import('../../functions/getVerdict.js');
+    await import('../../functions/health.js');
+    await import('../../functions/fanOutVerdict.js');
+    await import('../../functions/remediateMailbox.js');
+  });
+}
+
+describe('function registrations (what the Azure Functions host receives)', () => {
+  it('registers the five foundation functions with the bindings Azure and the local runtime share', async () => {
+    const byName = new Map((await registrations()).map((r) => [r.name, r]));
+    expect([...byName.keys()].sort()).toEqual(['fanOutVerdict', 'getVerdict', 'health', 'ingestVerdict', 'remediateMailbox']);
+
+    expect(byName.get('ingestVerdict')?.trigger).toMatchObject({ type: 'httpTrigger', direction: 'in', route: 'verdicts', methods: ['POST'], authLevel: 'function' });
+    expect(byName.get('getVerdict')?.trigger).toMatchObject({ type: 'httpTrigger', route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' });
+    expect(byName.get('health')?.trigger).toMatchObject({ type: 'httpTrigger', route: 'health', methods: ['GET'], authLevel: 'anonymous' });
+    expect(byName.get('fanOutVerdict')?.trigger).toMatchObject({ type: 'serviceBusTrigger', direction: 'in', queueName: 'verdicts', connection: 'ServiceBusConnection' });
+    expect(byName.get('fanOutVerdict')?.trigger.isSessionsEnabled).toBeFalsy();
+    expect(byName.get('remediateMailbox')?.trigger).toMatchObject({ type: 'serviceBusTrigger', queueName: 'remediations', connection: 'ServiceBusConnection', isSessionsEnabled: true });
+    for (const http of ['ingestVerdict', 'getVerdict', 'health']) expect(byName.get(http)?.bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
+  });
+
+  it('takes routes, queue names and the connection setting from the one definition in shared/bindings', () => {
+    expect(routes.ingestVerdict.route).toBe('verdicts');
+    expect(queues.remediations).toEqual({ name: 'remediations', sessions: true });
+    expect(serviceBusConnection).toBe('ServiceBusConnection');
+  });
+
+  it('matches route templates with parameters the way the host does', () => {
+    const match = routeMatcher('verdicts/{id}');
+    expect(match('/api/verdicts/0123-abc')).toEqual({ id: '0123-abc' });
+    expect(match('/api/verdicts')).toBeUndefined();
+    expect(match('/api/verdicts/a/b')).toBeUndefined();
+    expect(routeMatcher('verdicts')('/api/verdicts/')).toEqual({});
+  });
+});
