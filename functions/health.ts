@@ -1,16 +1,16 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { routes } from '../shared/bindings.js';
-import { loadSettings } from '../shared/config/settings.js';
+import { getServices } from '../shared/composition.js';
 import { jsonResponse } from './http.js';
 
 /**
- * GET /api/health — anonymous, so it says only whether the app's settings are valid; the list of
- * problems goes to the log, never to an unauthenticated caller.
+ * GET /api/health — anonymous, so it says only whether the app could build its services from its
+ * settings; the list of problems goes to the log, never to an unauthenticated caller.
  */
 export function health(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   try {
-    loadSettings();
+    getServices();
     return Promise.resolve(jsonResponse(200, { status: 'ok' }));
   } catch (error) {
     context.error(String(error));

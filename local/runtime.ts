@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpClient } from '@azure/core-rest-pipeline';
+
+import { configDocumentSchema } from '../shared/config/document.js';
+import { loadSettings } from '../shared/config/settings.js';
+import { buildServices, type Services, useServices } from '../shared/composition.js';
+import { ensureError } from '../shared/errors.js';
+import { createMailBackendFactory } from '../shared/mail/factory.js';
+import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
+import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
+import { startAzurite } from './azurite.js';
+import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
+import { createAppCertificate, type SandboxTenant, startSandboxTenant } from './sandbox/index.js';
+import { sandboxApp, sandboxConfig, sandboxMailboxes } from './sampleTenant.js';
+
+export interface LocalRuntimeOptions {
+  /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
+  port: number;
+  /** Port of Azurite's Table service (10002 as the emulator); 0 picks a free one. */
+  tablePort: number;
+  /** Git-ignored folder for the tables, the sandbox certificates and the sample app's key. */
+  dataDir: string;
+  /** Keep table data on disk across restarts (npm start); in memory otherwise (tests). */
+  persistTables: boolean;
+  /** Sandbox over https with this key/cert (trusted through NODE_EXTRA_CA_CERTS); plain http otherwise. */
+  tls?: { keyPem: string; certPem: string } | undefined;
+  /** How the identity client reaches a plain-http sandbox (tests): a URL-rewriting client. */
+  identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
+  /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
+  functions?: RegisteredFunction[];
+  log: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  apiUrl: string;
+  tenant: SandboxTenant;
+  queue: InMemoryQueue;
+  services: Services;
+  functions: RegisteredFunction[];
+  tableConnectionString: string;
+  stop(): Promise<void>;
+}
+
+function invocationContext(fn: RegisteredFunction, log: (line: string) => void, triggerMetadata?: Record<string, unknown>): InvocationContext {
+  return new InvocationContext({
+    invocationId: randomUUID(),
+    functionName: fn.name,
+    ...(triggerMetadata ? { triggerMetadata } : {}),
+    options: { trigger: { ...fn.trigger, name: 'trigger' } as never },
+    logHandler: (level, ...args) => log(`[${fn.name}] ${level === 'information' ? '' : `${level}: `}${args.map((a) => (typeof a === 'string' ? a : String(a))).join(' ')}`),
+  });
+}
+
+function appCertificateFile(dataDir: string): { file: string; certPem: string } {
+  const dir = path.join(dataDir, 'secrets');
+  const file = path.join(dir, 'sandbox-graph-app.pem');
+  const certFile = path.join(dir, 'sandbox-graph-app.crt');
+  if (!existsSync(file) || !existsSync(certFile)) {
+    mkdirSync(dir, { recursive: true });
+    const cert = createAppCertificate('clawback-sandbox-app');
+    writeFileSync(file, cert.pemBundle, { mode: 0o600 });
+    writeFileSync(certFile, cert.certPem);
+  }
+  return { file, certPem: readFileSync(certFile, 'utf8') };
+}
+
+/**
+ * The local stand-in for the Functions host: the app's own registrations served on
+ * http://localhost:<port>/api, queue triggers fed by an in-process queue with Service Bus semantics,
+ * Azurite's Table service, and the sandbox tenant behind a sample configuration.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const log = options.log;
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const azurite = await startAzurite({ port: options.tablePort, ...(options.persistTables ? { dataDir: path.join(options.dataDir, 'azurite') } : {}) });
+    stops.push(() => azurite.stop());
+    log(`tables      Azurite Table service on http://127.0.0.1:${azurite.port}${options.persistTables ? ` (data in ${path.join(options.dataDir, 'azurite')})` : ' (in memory)'}`);
+
+    const appCert = appCertificateFile(options.dataDir);
+    const tenant = await startSandboxTenant({
+      apps: [{ ...sandboxApp, certificatePem: appCert.certPem }],
+      mailboxes: sandboxMailboxes(),
+      ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
+    });
+    stops.push(() => tenant.close());
+    log(`sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`);
+
+    const env = { ...process.env, CLAWBACK_RUNTIME: 'local', CLAWBACK_TABLES_CONNECTION: azurite.connectionString };
+    const settings = loadSettings(env);
+    const queue = new InMemoryQueue({ log: (line) => log(`queue       ${line}`) });
+    stops.push(() => queue.close());
+    // The sandbox profile's certificate is a file reference, read by the same secret and certificate code as Key Vault's.
+    const secrets = new LocalSecretSource({ runtime: 'local', baseDir: options.dataDir });
+    const services = buildServices(settings, {
+      queue,
+      secrets,
+      backendFor: createMailBackendFactory({ secrets, ...(options.identityHttpClientFor ? { identityHttpClient: options.identityHttpClientFor(tenant) } : {}), log: (line) => log(`mail        ${line}`) }),
+    });
+    useServices(services);
+    stops.push(() => Promise.resolve(useServices(undefined)));
+
+    const document = configDocumentSchema.parse(sandboxConfig({ authorityHost: tenant.publicAuthorityHost, graphEndpoint: tenant.graphEndpoint }, appCert.file));
+    const version = await services.configStore.put(document);
+    log(`config      sample configuration applied (version ${version}): contoso.com → profile sandbox-online`);
+
+    const functions = options.functions ?? (await loadRegistrations(path.join(__dirname, '..', 'functions')));
+    for (const fn of functions.filter((f) => f.trigger.type === 'serviceBusTrigger')) {
+      const queueName = String(fn.trigger.queueName);
+      const processor = queue.process(
+        queueName,
+        async (message) => {
+          await fn.handler(message.body, invocationContext(fn, log, { deliveryCount: message.deliveryCount, messageId: message.messageId, sessionId: message.sessionId, enqueuedTimeUtc: message.enqueuedTimeUtc.toISOString() }));
+        },
+        { sessions: fn.trigger.isSessionsEnabled === true },
+      );
+      stops.push(() => processor.stop());
+      log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);
+    }
+    const httpFunctions = functions
+      .filter((f) => f.trigger.type === 'httpTrigger')
+      .map((fn) => ({ fn, match: routeMatcher(String(fn.trigger.route ?? fn.name)), methods: (fn.trigger.methods ?? ['GET']).map((m) => m.toUpperCase()) }));
+
+    const server = http.createServer((req, res) => {
+      void serve(req, res).catch((error: unknown) => {
+        log(`http        500 ${req.method} ${req.url}: ${ensureError(error).message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'InternalError', message: 'The function failed; see the runtime log.' } }));
+      });
+    });
+    async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const sandboxView = /^\/sandbox\/mailboxes\/([^/]+)$/.exec(url.pathname);
+      if (sandboxView?.[1] && req.method === 'GET') {
+        const address = decodeURIComponent(sandboxView[1]);
+        let state: unknown;
+        try {
+          state = tenant.mailbox(address);
+        } catch {
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'MailboxNotFound', message: `The sandbox has no mailbox ${address}.` } }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state, null, 2));
+        return;
+      }
+      const route = httpFunctions.map((h) => ({ ...h, params: h.match(url.pathname) })).find((h) => h.params && h.methods.includes(req.method ?? 'GET'));
+      if (!route?.params) {
+        const exists = httpFunctions.some((h) => h.match(url.pathname));
+        res.writeHead(exists ? 405 : 404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: exists ? 'MethodNotAllowed' : 'NotFound', message: `${req.method} ${url.pathname} is not a route of this app.` } }));
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const request = new HttpRequest({ method: req.method ?? 'GET', url: url.toString(), headers, params: route.params, body: { bytes: Buffer.concat(chunks) } });
+      const response = (await route.fn.handler(request, invocationContext(route.fn, log))) as HttpResponseInit;
+      const status = response.status ?? 200;
+      const responseHeaders = new Headers(response.headers as HeadersInit | undefined);
+      let payload: string | undefined;
+      if (response.jsonBody !== undefined) {
+        payload = JSON.stringify(response.jsonBody);
+        if (!responseHeaders.has('content-type')) responseHeaders.set('content-type', 'application/json');
+      } else if (typeof response.body === 'string') payload = response.body;
+      res.writeHead(status, Object.fromEntries(responseHeaders.entries()));
+      res.end(payload);
+      log(`http        ${status} ${req.method} ${url.pathname}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, '127.0.0.1', () => resolve());
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as { port: number }).port;
+    const apiUrl = `http://localhost:${port}/api`;
+    for (const h of httpFunctions) log(`function    ${h.fn.name}: ${h.methods.join(',')} ${apiUrl}/${String(h.fn.trigger.route)} (auth ${String(h.fn.trigger.authLevel)})`);
+    return {
+      apiUrl,
+      tenant,
+      queue,
+      services,
+      functions,
+      tableConnectionString: azurite.connectionString,
+      async stop() {
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,74 @@
+import type { ConfigDocumentInput } from '../shared/config/document.js';
+import type { SandboxMailbox } from './sandbox/types.js';
+
+/** The sandbox's app registration: one tenant, one app, its certificate generated on first start. */
+export const sandboxApp = {
+  tenantId: '8d6c3b5a-0000-4c1a-9a55-5a4db0c1ec0e',
+  tenantDomain: 'contoso.onmicrosoft.com',
+  clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
+} as const;
+
+export const sampleMessageId = '<invoice-2291.7f3a@mail.northwind-traders.example>';
+export const sampleSha256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+
+/** Seeded mailboxes: the sample message was delivered to two of them, one of which also filed a copy. */
+export function sandboxMailboxes(): SandboxMailbox[] {
+  const invoice = {
+    internetMessageId: sampleMessageId,
+    subject: 'Invoice 2291 overdue',
+    from: 'billing@northwind-traders.example',
+    receivedDateTime: '2026-11-26T08:14:00Z',
+  };
+  return [
+    { address: 'alice@contoso.com', displayName: 'Alice Wilber', messages: [{ ...invoice }, { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update' }] },
+    { address: 'bob@contoso.com', displayName: 'Bob Kelly', messages: [{ ...invoice }, { ...invoice, folder: 'Invoices' }] },
+    { address: 'carol@contoso.com', displayName: 'Carol Lin', messages: [] },
+    { address: 'dan@contoso.com', displayName: 'Dan Onprem', kind: 'notEnabledForRest' },
+  ];
+}
+
+/** The configuration document applied at start, pointing one Graph profile at the sandbox. */
+export function sandboxConfig(endpoints: { authorityHost: string; graphEndpoint: string }, certificateFile: string): ConfigDocumentInput {
+  return {
+    settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
+    profiles: [
+      {
+        name: 'sandbox-online',
+        type: 'graph',
+        tenantId: sandboxApp.tenantDomain,
+        clientId: sandboxApp.clientId,
+        certificate: { file: certificateFile },
+        cloud: 'global',
+        authorityHost: endpoints.authorityHost,
+        graphEndpoint: endpoints.graphEndpoint,
+        quarantineTarget: 'folder',
+      },
+    ],
+    chains: [],
+    domains: { 'contoso.com': 'sandbox-online' },
+    policies: [
+      { verdict: 'malicious', action: 'softDelete' },
+      { verdict: 'suspicious', action: 'moveToJunk', mode: 'simulate' },
+    ],
+  };
+}
+
+/** A verdict for the sample message, as a security platform would post it. */
+export function sampleVerdict(eventId: string): Record<string, unknown> {
+  return {
+    eventId,
+    source: 'cisco-secure-endpoint',
+    verdict: 'malicious',
+    previousVerdict: 'clean',
+    observedAt: new Date().toISOString(),
+    threat: { sha256: sampleSha256, filename: 'invoice-2291.pdf.js', name: 'JS.Downloader.Agent' },
+    messages: [
+      {
+        internetMessageId: sampleMessageId,
+        recipients: ['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com'],
+        sender: 'billing@northwind-traders.example',
+        subject: 'Invoice 2291 overdue',
+      },
+    ],
+  };
+}

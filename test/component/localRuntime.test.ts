@@ -1,0 +1,91 @@
+import { TableClient } from '@azure/data-tables';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { captureRegistrations } from '../../local/functionsHost.js';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js';
+import { sampleMessageId, sampleVerdict } from '../../local/sampleTenant.js';
+import { rewritingClient } from '../support/identity.js';
+
+let runtime: LocalRuntime;
+let dataDir: string;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'clawback-runtime-'));
+  const functions = await captureRegistrations(async () => {
+    await import('../../functions/ingestVerdict.js');
+    await import('../../functions/getVerdict.js');
+    await import('../../functions/health.js');
+    await import('../../functions/fanOutVerdict.js');
+    await import('../../functions/remediateMailbox.js');
+  });
+  runtime = await startLocalRuntime({
+    port: 0,
+    tablePort: 0,
+    dataDir,
+    persistTables: false,
+    functions,
+    identityHttpClientFor: (tenant) => rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
+    log: (line) => lines.push(line),
+  });
+});
+afterAll(async () => {
+  await runtime?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+type Status = { verdict: { status: string; succeeded: number; notFound: number; done: number; recipients: number }; remediations: { recipient: string; status: string; reason?: string; profile?: string; backend?: string }[] };
+
+async function waitForCompletion(statusUrl: string): Promise<Status> {
+  for (;;) {
+    const status = (await (await fetch(statusUrl.replace('localhost', '127.0.0.1'))).json()) as Status;
+    if (status.verdict.status.startsWith('completed')) return status;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('local runtime (what npm start serves)', () => {
+  it('takes the sample verdict from HTTP through both queues to the sandbox mailboxes and into the tables', async () => {
+    const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
+    expect(runtime.tenant.mailbox('alice@contoso.com').messages.some((m) => m.internetMessageId === sampleMessageId)).toBe(true);
+
+    const response = await fetch(`${api}/verdicts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleVerdict('runtime-test-1')) });
+    expect(response.status).toBe(202);
+    const accepted = (await response.json()) as { verdictId: string; statusUrl: string };
+
+    const status = await waitForCompletion(accepted.statusUrl);
+    expect(status.verdict).toMatchObject({ status: 'completed', recipients: 3, succeeded: 2, notFound: 1, done: 3 });
+    const byRecipient = Object.fromEntries(status.remediations.map((r) => [r.recipient, r]));
+    expect(byRecipient['alice@contoso.com']).toMatchObject({ status: 'succeeded', profile: 'sandbox-online', backend: 'graph' });
+    expect(byRecipient['bob@contoso.com']).toMatchObject({ status: 'succeeded' });
+    expect(byRecipient['carol@contoso.com']).toMatchObject({ status: 'notFound', reason: 'MessageNotFound' });
+
+    const visible = (address: string) =>
+      runtime.tenant.mailbox(address).messages.filter((m) => m.internetMessageId === sampleMessageId && !['recoverableitemsdeletions'].includes(folderName(address, m.folderId)));
+    expect(visible('alice@contoso.com')).toEqual([]);
+    expect(visible('bob@contoso.com')).toEqual([]);
+
+    const table = TableClient.fromConnectionString(runtime.tableConnectionString, 'Remediations', { allowInsecureConnection: true });
+    const rows: { Status: string }[] = [];
+    for await (const row of table.listEntities<{ Status: string }>({ queryOptions: { filter: `PartitionKey eq '${accepted.verdictId}'` } })) rows.push(row);
+    expect(rows.map((r) => r.Status).sort()).toEqual(['notFound', 'succeeded', 'succeeded']);
+    expect(lines.some((l) => l.includes('fan-out complete'))).toBe(true);
+  });
+
+  it('shows a sandbox mailbox over HTTP and answers unknown routes with 404', async () => {
+    const origin = runtime.apiUrl.replace('localhost', '127.0.0.1').replace(/\/api$/, '');
+    const mailbox = await fetch(`${origin}/sandbox/mailboxes/alice@contoso.com`);
+    expect(mailbox.status).toBe(200);
+    expect(((await mailbox.json()) as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
+    expect((await fetch(`${origin}/api/nothing-here`)).status).toBe(404);
+    expect((await fetch(`${origin}/api/health`)).status).toBe(200);
+  });
+});
+
+function folderName(address: string, folderId: string): string {
+  const folder = runtime.tenant.mailbox(address).folders.find((f) => f.id === folderId);
+  return folder?.wellKnownName ?? folder?.displayName ?? '';
+}
