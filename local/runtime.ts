@@ -15,7 +15,7 @@ import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
-import { createAppCertificate, type SandboxTenant, startSandboxTenant } from './sandbox/index.js';
+import { createAppCertificate, type SandboxMailbox, type SandboxTenant, startSandboxTenant } from './sandbox/index.js';
 import { sandboxApp, sandboxConfig, sandboxMailboxes } from './sampleTenant.js';
 
 export interface LocalRuntimeOptions {
@@ -31,6 +31,8 @@ export interface LocalRuntimeOptions {
   tls?: { keyPem: string; certPem: string } | undefined;
   /** How the identity client reaches a plain-http sandbox (tests): a URL-rewriting client. */
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
+  /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
+  extraMailboxes?: SandboxMailbox[];
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
   log: (line: string) => void;
@@ -85,7 +87,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const appCert = appCertificateFile(options.dataDir);
     const tenant = await startSandboxTenant({
       apps: [{ ...sandboxApp, certificatePem: appCert.certPem }],
-      mailboxes: sandboxMailboxes(),
+      mailboxes: [...sandboxMailboxes(), ...(options.extraMailboxes ?? [])],
       ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
     });
     stops.push(() => tenant.close());

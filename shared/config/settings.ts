@@ -59,7 +59,7 @@ export const settingDocs = {
   },
 } as const;
 
-export const hostSettings = ['AzureWebJobsStorage__accountName', 'FUNCTIONS_EXTENSION_VERSION'] as const;
+export const hostSettings = ['AzureWebJobsStorage__accountName'] as const;
 
 const optionalString = z
   .string()

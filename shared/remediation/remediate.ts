@@ -53,8 +53,12 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
     const at = now().toISOString();
     etag = await deps.store.updateRemediation(message.verdictId, message.rowKey, { ...fields, status, updatedAt: at, completedAt: at }, etag, options);
     await deps.store.recordOutcome(message.verdictId, status, options);
-    const reason = fields.reason ? ` reason=${fields.reason}` : '';
-    log(`remediation ${status === 'failed' ? 'failed' : 'finished'} verdict=${message.verdictId} row=${message.rowKey} status=${status}${reason}`);
+    // Alert rules in infra/ match "remediation failed reason=<Reason>"; keep the wording.
+    log(
+      status === 'failed'
+        ? `remediation failed reason=${fields.reason ?? 'Unknown'} verdict=${message.verdictId} row=${message.rowKey}`
+        : `remediation finished status=${status} verdict=${message.verdictId} row=${message.rowKey}`,
+    );
     return { kind: 'done', status };
   };
 
