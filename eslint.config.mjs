@@ -3,7 +3,12 @@ import js from '@eslint/js';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
-const domainFolders = ['shared/verdicts/**', 'shared/recipients/**', 'shared/routing/**', 'shared/remediation/**'];
+const domainFolders = [
+  'shared/verdicts/**',
+  'shared/recipients/**',
+  'shared/routing/**',
+  'shared/remediation/**',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.clawback/**'] },
@@ -28,8 +33,21 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@azure/*', '@microsoft/*', 'ews-javascript-api', 'node:http', 'node:https', 'node:net'], message: 'Domain code must not import SDKs or network modules.' },
-            { group: ['**/mail/**', '**/queue/**', '**/results/**', '**/secrets/**', '**/composition*'], message: 'Domain code must not import adapters.' },
+            {
+              group: [
+                '@azure/*',
+                '@microsoft/*',
+                'ews-javascript-api',
+                'node:http',
+                'node:https',
+                'node:net',
+              ],
+              message: 'Domain code must not import SDKs or network modules.',
+            },
+            {
+              group: ['**/mail/**', '**/queue/**', '**/results/**', '**/secrets/**', '**/composition*'],
+              message: 'Domain code must not import adapters.',
+            },
           ],
         },
       ],

@@ -12,15 +12,28 @@ import { verdictMessageSchema } from '../shared/verdicts/messages.js';
  */
 export async function fanOutVerdict(message: unknown, context: InvocationContext): Promise<void> {
   const parsed = verdictMessageSchema.safeParse(message);
-  if (!parsed.success) throw new Error(`verdicts message is not a verdict: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `verdicts message is not a verdict: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   const services = getServices();
   const stored = await services.configStore.get();
   if (!stored)
-    throw new ClawbackError('ConfigurationError', 'No configuration document has been applied; apply one, then replay this message from the dead-letter queue.');
-  await fanOut(
-    parsed.data,
-    { store: services.store, queue: services.queue, config: stored.document, batchSize: services.settings.CLAWBACK_FANOUT_BATCH_SIZE, log: (l) => context.log(l) },
-  );
+    throw new ClawbackError(
+      'ConfigurationError',
+      'No configuration document has been applied; apply one, then replay this message from the dead-letter queue.',
+    );
+  await fanOut(parsed.data, {
+    store: services.store,
+    queue: services.queue,
+    config: stored.document,
+    batchSize: services.settings.CLAWBACK_FANOUT_BATCH_SIZE,
+    log: (l) => context.log(l),
+  });
 }
 
-app.serviceBusQueue('fanOutVerdict', { queueName: queues.verdicts.name, connection: serviceBusConnection, handler: fanOutVerdict });
+app.serviceBusQueue('fanOutVerdict', {
+  queueName: queues.verdicts.name,
+  connection: serviceBusConnection,
+  handler: fanOutVerdict,
+});

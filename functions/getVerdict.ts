@@ -6,7 +6,10 @@ import { isVerdictId } from '../shared/verdicts/ids.js';
 import { errorResponse, jsonResponse, urlFor } from './http.js';
 
 /** GET /api/verdicts/{id}?pageSize=&continuationToken= — the verdict row and a page of its rows. */
-export async function getVerdict(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+export async function getVerdict(
+  request: HttpRequest,
+  _context: InvocationContext,
+): Promise<HttpResponseInit> {
   const id = request.params.id ?? '';
   if (!isVerdictId(id)) return errorResponse(404, 'VerdictNotFound', `There is no verdict "${id}".`);
   const pageSizeText = request.query.get('pageSize') ?? '100';
@@ -23,7 +26,16 @@ export async function getVerdict(request: HttpRequest, _context: InvocationConte
   const next = page.continuationToken
     ? `${urlFor(request, `verdicts/${id}`)}?pageSize=${pageSize}&continuationToken=${encodeURIComponent(page.continuationToken)}`
     : undefined;
-  return jsonResponse(200, { verdict, remediations: page.items, continuationToken: page.continuationToken, next });
+  return jsonResponse(200, {
+    verdict,
+    remediations: page.items,
+    continuationToken: page.continuationToken,
+    next,
+  });
 }
 
-app.http('getVerdict', { ...routes.getVerdict, methods: [...routes.getVerdict.methods], handler: getVerdict });
+app.http('getVerdict', {
+  ...routes.getVerdict,
+  methods: [...routes.getVerdict.methods],
+  handler: getVerdict,
+});

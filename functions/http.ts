@@ -5,7 +5,12 @@ export interface ErrorBody {
 }
 
 /** The one error shape every endpoint answers with (SPEC §2). */
-export function errorResponse(status: number, code: string, message: string, details?: { path: string; message: string }[]): HttpResponseInit {
+export function errorResponse(
+  status: number,
+  code: string,
+  message: string,
+  details?: { path: string; message: string }[],
+): HttpResponseInit {
   const body: ErrorBody = { error: { code, message, ...(details ? { details } : {}) } };
   return { status, jsonBody: body, headers: { 'content-type': 'application/json; charset=utf-8' } };
 }

@@ -8,12 +8,24 @@ import { limits } from '../shared/verdicts/schema.js';
 import { errorResponse, jsonResponse, urlFor } from './http.js';
 
 const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-const tooLarge = () => errorResponse(413, 'PayloadTooLarge', `The body is larger than ${limits.maxBodyBytes} bytes (1 MiB); split the verdicts over several requests.`);
+const tooLarge = () =>
+  errorResponse(
+    413,
+    'PayloadTooLarge',
+    `The body is larger than ${limits.maxBodyBytes} bytes (1 MiB); split the verdicts over several requests.`,
+  );
 
 /** POST /api/verdicts — validates, enqueues on `verdicts`, and only then answers 202. */
-export async function ingestVerdict(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+export async function ingestVerdict(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
   if (!jsonContentType.test(request.headers.get('content-type') ?? ''))
-    return errorResponse(415, 'UnsupportedMediaType', 'Send verdicts as JSON with "Content-Type: application/json".');
+    return errorResponse(
+      415,
+      'UnsupportedMediaType',
+      'Send verdicts as JSON with "Content-Type: application/json".',
+    );
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) return tooLarge();
   const raw = Buffer.from(await request.arrayBuffer());
@@ -29,7 +41,8 @@ export async function ingestVerdict(request: HttpRequest, context: InvocationCon
   try {
     parsed = parseVerdictBody(body);
   } catch (error) {
-    if (error instanceof ValidationError) return errorResponse(400, 'ValidationFailed', error.message, error.details);
+    if (error instanceof ValidationError)
+      return errorResponse(400, 'ValidationFailed', error.message, error.details);
     throw error;
   }
 
@@ -38,13 +51,28 @@ export async function ingestVerdict(request: HttpRequest, context: InvocationCon
   try {
     accepted = await acceptVerdicts(parsed.changes, services);
   } catch (error) {
-    context.error(`verdicts not accepted: the queue or the store refused them: ${ensureError(error).message}`);
-    return errorResponse(503, 'QueueUnavailable', 'The verdict could not be queued durably; nothing was accepted. Retry later.');
+    context.error(
+      `verdicts not accepted: the queue or the store refused them: ${ensureError(error).message}`,
+    );
+    return errorResponse(
+      503,
+      'QueueUnavailable',
+      'The verdict could not be queued durably; nothing was accepted. Retry later.',
+    );
   }
-  const results = accepted.map((a) => ({ verdictId: a.verdictId, status: 'accepted', statusUrl: urlFor(request, `verdicts/${a.verdictId}`) }));
-  for (const a of accepted) context.log(`verdict ${a.verdictId} ${a.created ? 'accepted' : 'was already accepted (repeat)'}`);
+  const results = accepted.map((a) => ({
+    verdictId: a.verdictId,
+    status: 'accepted',
+    statusUrl: urlFor(request, `verdicts/${a.verdictId}`),
+  }));
+  for (const a of accepted)
+    context.log(`verdict ${a.verdictId} ${a.created ? 'accepted' : 'was already accepted (repeat)'}`);
   const status = accepted.some((a) => a.created) ? 202 : 200;
   return jsonResponse(status, parsed.isArray ? { verdicts: results } : results[0]);
 }
 
-app.http('ingestVerdict', { ...routes.ingestVerdict, methods: [...routes.ingestVerdict.methods], handler: ingestVerdict });
+app.http('ingestVerdict', {
+  ...routes.ingestVerdict,
+  methods: [...routes.ingestVerdict.methods],
+  handler: ingestVerdict,
+});

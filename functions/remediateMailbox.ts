@@ -12,11 +12,17 @@ import { type RemediationMessage, remediationMessageSchema } from '../shared/ver
  */
 export async function remediateMailbox(message: unknown, context: InvocationContext): Promise<void> {
   const parsed = remediationMessageSchema.safeParse(message);
-  if (!parsed.success) throw new Error(`remediations message is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `remediations message is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   const work: RemediationMessage = parsed.data;
   const services = getServices();
   const stored = await services.configStore.get();
-  if (!stored) throw new Error('No configuration document has been applied; the message will be retried and then dead-lettered for replay.');
+  if (!stored)
+    throw new Error(
+      'No configuration document has been applied; the message will be retried and then dead-lettered for replay.',
+    );
   const config = stored.document;
   const result = await remediate(work, {
     store: services.store,
@@ -24,11 +30,17 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
     backendFor: (profile) => services.backendFor(profile, config),
     scheduleRetry: (next, at) =>
       services.queue.send(queues.remediations.name, [
-        { body: next, messageId: `${next.verdictId}|${next.rowKey}|${next.attempt}`, sessionId: next.recipient, scheduledEnqueueTime: at },
+        {
+          body: next,
+          messageId: `${next.verdictId}|${next.rowKey}|${next.attempt}`,
+          sessionId: next.recipient,
+          scheduledEnqueueTime: at,
+        },
       ]),
     log: (line) => context.log(line),
   });
-  if (result.kind === 'skipped') context.log(`remediation skipped verdict=${work.verdictId} row=${work.rowKey}: ${result.why}`);
+  if (result.kind === 'skipped')
+    context.log(`remediation skipped verdict=${work.verdictId} row=${work.rowKey}: ${result.why}`);
 }
 
 app.serviceBusQueue('remediateMailbox', {

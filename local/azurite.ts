@@ -5,7 +5,8 @@ import path from 'node:path';
 const requireFromHere = createRequire(__filename);
 
 /** Azurite's well-known development account key (public, documented by Microsoft). */
-export const azuriteAccountKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const azuriteAccountKey =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 export interface RunningAzurite {
   port: number;
@@ -28,9 +29,14 @@ type TableConfigurationCtor = new (...args: unknown[]) => unknown;
  * `dataDir` its data is kept on disk so a restart of the local runtime keeps every result.
  * Azurite has no typed public API, so its compiled server classes are loaded directly.
  */
-export async function startAzurite(options: { port?: number; dataDir?: string } = {}): Promise<RunningAzurite> {
-  const TableServer = (requireFromHere('azurite/dist/src/table/TableServer') as { default: TableServerCtor }).default;
-  const TableConfiguration = (requireFromHere('azurite/dist/src/table/TableConfiguration') as { default: TableConfigurationCtor }).default;
+export async function startAzurite(
+  options: { port?: number; dataDir?: string } = {},
+): Promise<RunningAzurite> {
+  const TableServer = (requireFromHere('azurite/dist/src/table/TableServer') as { default: TableServerCtor })
+    .default;
+  const TableConfiguration = (
+    requireFromHere('azurite/dist/src/table/TableConfiguration') as { default: TableConfigurationCtor }
+  ).default;
   let dbPath: string | undefined;
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -38,7 +44,24 @@ export async function startAzurite(options: { port?: number; dataDir?: string } 
   }
   // (host, port, keepAliveTimeout, metadataDBPath, enableDebugLog, enableAccessLog, accessLogWriteStream,
   //  debugLogFilePath, loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl, isMemoryPersistence)
-  const config = new TableConfiguration('127.0.0.1', options.port ?? 0, 5, dbPath, false, false, undefined, undefined, false, false, '', '', '', undefined, false, dbPath === undefined);
+  const config = new TableConfiguration(
+    '127.0.0.1',
+    options.port ?? 0,
+    5,
+    dbPath,
+    false,
+    false,
+    undefined,
+    undefined,
+    false,
+    false,
+    '',
+    '',
+    '',
+    undefined,
+    false,
+    dbPath === undefined,
+  );
   const server = new TableServer(config);
   await server.start();
   const port = Number(new URL(server.getHttpServerAddress()).port);

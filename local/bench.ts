@@ -23,24 +23,43 @@ async function main(): Promise<void> {
     tablePort: 0,
     dataDir,
     persistTables: false,
-    extraMailboxes: addresses.map((address) => ({ address, messages: [{ internetMessageId: messageId, subject: 'Campaign' }] })),
+    extraMailboxes: addresses.map((address) => ({
+      address,
+      messages: [{ internetMessageId: messageId, subject: 'Campaign' }],
+    })),
     identityHttpClientFor: (tenant) => ({
-      sendRequest: (request) => inner.sendRequest({ ...request, url: request.url.replace(tenant.publicAuthorityHost, tenant.authorityHost), allowInsecureConnection: true }),
+      sendRequest: (request) =>
+        inner.sendRequest({
+          ...request,
+          url: request.url.replace(tenant.publicAuthorityHost, tenant.authorityHost),
+          allowInsecureConnection: true,
+        }),
     }),
     log: () => undefined,
   });
   try {
     const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
-    const body = { ...sampleVerdict(`bench-${Date.now()}`), messages: [{ internetMessageId: messageId, recipients: addresses }] };
+    const body = {
+      ...sampleVerdict(`bench-${Date.now()}`),
+      messages: [{ internetMessageId: messageId, recipients: addresses }],
+    };
     console.log(`bench: one verdict, ${recipients} recipients, action softDelete, Graph sandbox`);
     const started = performance.now();
-    const response = await fetch(`${api}/verdicts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${api}/verdicts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     const { statusUrl } = (await response.json()) as { statusUrl: string };
     const accepted = performance.now();
     let verdict: { status: string; done: number; succeeded: number; failed: number };
     let lastReport = 0;
     for (;;) {
-      verdict = ((await (await fetch(statusUrl.replace('localhost', '127.0.0.1') + '?pageSize=1')).json()) as { verdict: typeof verdict }).verdict;
+      verdict = (
+        (await (await fetch(statusUrl.replace('localhost', '127.0.0.1') + '?pageSize=1')).json()) as {
+          verdict: typeof verdict;
+        }
+      ).verdict;
       if (verdict.status.startsWith('completed')) break;
       if (performance.now() - lastReport > 1000) {
         process.stdout.write(`  ${verdict.done}/${recipients} done\n`);
@@ -51,8 +70,12 @@ async function main(): Promise<void> {
     const finished = performance.now();
     const seconds = (finished - started) / 1000;
     console.log(`accepted in ${(accepted - started).toFixed(0)} ms; completed in ${seconds.toFixed(2)} s`);
-    console.log(`${(recipients / seconds).toFixed(1)} recipients/s; succeeded ${verdict.succeeded}, failed ${verdict.failed}`);
-    console.log(`Graph requests: ${runtime.tenant.requests.length}; token requests: ${runtime.tenant.tokenRequests}`);
+    console.log(
+      `${(recipients / seconds).toFixed(1)} recipients/s; succeeded ${verdict.succeeded}, failed ${verdict.failed}`,
+    );
+    console.log(
+      `Graph requests: ${runtime.tenant.requests.length}; token requests: ${runtime.tenant.tokenRequests}`,
+    );
   } finally {
     await runtime.stop();
     rmSync(dataDir, { recursive: true, force: true });

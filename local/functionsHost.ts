@@ -81,7 +81,9 @@ export async function captureRegistrations(load: () => unknown): Promise<Registe
 /** Loads every compiled function module of a folder (the package's `main` glob). */
 export function loadRegistrations(functionsDir: string): Promise<RegisteredFunction[]> {
   return captureRegistrations(() => {
-    for (const file of readdirSync(functionsDir).filter((f) => f.endsWith('.js')).sort()) {
+    for (const file of readdirSync(functionsDir)
+      .filter((f) => f.endsWith('.js'))
+      .sort()) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(path.join(functionsDir, file));
     }

@@ -3,20 +3,25 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { HttpClient } from '@azure/core-rest-pipeline';
+import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 
+import { buildServices, type Services, useServices } from '../shared/composition.js';
 import { configDocumentSchema } from '../shared/config/document.js';
 import { loadSettings } from '../shared/config/settings.js';
-import { buildServices, type Services, useServices } from '../shared/composition.js';
 import { ensureError } from '../shared/errors.js';
 import { createMailBackendFactory } from '../shared/mail/factory.js';
 import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
-import { createAppCertificate, type SandboxMailbox, type SandboxTenant, startSandboxTenant } from './sandbox/index.js';
 import { sandboxApp, sandboxConfig, sandboxMailboxes } from './sampleTenant.js';
+import {
+  createAppCertificate,
+  type SandboxMailbox,
+  type SandboxTenant,
+  startSandboxTenant,
+} from './sandbox/index.js';
 
 export interface LocalRuntimeOptions {
   /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
@@ -48,13 +53,20 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-function invocationContext(fn: RegisteredFunction, log: (line: string) => void, triggerMetadata?: Record<string, unknown>): InvocationContext {
+function invocationContext(
+  fn: RegisteredFunction,
+  log: (line: string) => void,
+  triggerMetadata?: Record<string, unknown>,
+): InvocationContext {
   return new InvocationContext({
     invocationId: randomUUID(),
     functionName: fn.name,
     ...(triggerMetadata ? { triggerMetadata } : {}),
-    options: { trigger: { ...fn.trigger, name: 'trigger' } as never },
-    logHandler: (level, ...args) => log(`[${fn.name}] ${level === 'information' ? '' : `${level}: `}${args.map((a) => (typeof a === 'string' ? a : String(a))).join(' ')}`),
+    options: { trigger: { ...fn.trigger, name: 'trigger' } },
+    logHandler: (level, ...args) =>
+      log(
+        `[${fn.name}] ${level === 'information' ? '' : `${level}: `}${args.map((a) => (typeof a === 'string' ? a : String(a))).join(' ')}`,
+      ),
   });
 }
 
@@ -80,9 +92,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const log = options.log;
   const stops: (() => Promise<void>)[] = [];
   try {
-    const azurite = await startAzurite({ port: options.tablePort, ...(options.persistTables ? { dataDir: path.join(options.dataDir, 'azurite') } : {}) });
+    const azurite = await startAzurite({
+      port: options.tablePort,
+      ...(options.persistTables ? { dataDir: path.join(options.dataDir, 'azurite') } : {}),
+    });
     stops.push(() => azurite.stop());
-    log(`tables      Azurite Table service on http://127.0.0.1:${azurite.port}${options.persistTables ? ` (data in ${path.join(options.dataDir, 'azurite')})` : ' (in memory)'}`);
+    log(
+      `tables      Azurite Table service on http://127.0.0.1:${azurite.port}${options.persistTables ? ` (data in ${path.join(options.dataDir, 'azurite')})` : ' (in memory)'}`,
+    );
 
     const appCert = appCertificateFile(options.dataDir);
     const tenant = await startSandboxTenant({
@@ -91,9 +108,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
     });
     stops.push(() => tenant.close());
-    log(`sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`);
+    log(
+      `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
+    );
 
-    const env = { ...process.env, CLAWBACK_RUNTIME: 'local', CLAWBACK_TABLES_CONNECTION: azurite.connectionString };
+    const env = {
+      ...process.env,
+      CLAWBACK_RUNTIME: 'local',
+      CLAWBACK_TABLES_CONNECTION: azurite.connectionString,
+    };
     const settings = loadSettings(env);
     const queue = new InMemoryQueue({ log: (line) => log(`queue       ${line}`) });
     stops.push(() => queue.close());
@@ -102,14 +125,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const services = buildServices(settings, {
       queue,
       secrets,
-      backendFor: createMailBackendFactory({ secrets, ...(options.identityHttpClientFor ? { identityHttpClient: options.identityHttpClientFor(tenant) } : {}), log: (line) => log(`mail        ${line}`) }),
+      backendFor: createMailBackendFactory({
+        secrets,
+        ...(options.identityHttpClientFor
+          ? { identityHttpClient: options.identityHttpClientFor(tenant) }
+          : {}),
+        log: (line) => log(`mail        ${line}`),
+      }),
     });
     useServices(services);
     stops.push(() => Promise.resolve(useServices(undefined)));
 
-    const document = configDocumentSchema.parse(sandboxConfig({ authorityHost: tenant.publicAuthorityHost, graphEndpoint: tenant.graphEndpoint }, appCert.file));
+    const document = configDocumentSchema.parse(
+      sandboxConfig(
+        { authorityHost: tenant.publicAuthorityHost, graphEndpoint: tenant.graphEndpoint },
+        appCert.file,
+      ),
+    );
     const version = await services.configStore.put(document);
-    log(`config      sample configuration applied (version ${version}): contoso.com → profile sandbox-online`);
+    log(
+      `config      sample configuration applied (version ${version}): contoso.com → profile sandbox-online`,
+    );
 
     const functions = options.functions ?? (await loadRegistrations(path.join(__dirname, '..', 'functions')));
     for (const fn of functions.filter((f) => f.trigger.type === 'serviceBusTrigger')) {
@@ -117,7 +153,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const processor = queue.process(
         queueName,
         async (message) => {
-          await fn.handler(message.body, invocationContext(fn, log, { deliveryCount: message.deliveryCount, messageId: message.messageId, sessionId: message.sessionId, enqueuedTimeUtc: message.enqueuedTimeUtc.toISOString() }));
+          await fn.handler(
+            message.body,
+            invocationContext(fn, log, {
+              deliveryCount: message.deliveryCount,
+              messageId: message.messageId,
+              sessionId: message.sessionId,
+              enqueuedTimeUtc: message.enqueuedTimeUtc.toISOString(),
+            }),
+          );
         },
         { sessions: fn.trigger.isSessionsEnabled === true },
       );
@@ -126,13 +170,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const httpFunctions = functions
       .filter((f) => f.trigger.type === 'httpTrigger')
-      .map((fn) => ({ fn, match: routeMatcher(String(fn.trigger.route ?? fn.name)), methods: (fn.trigger.methods ?? ['GET']).map((m) => m.toUpperCase()) }));
+      .map((fn) => ({
+        fn,
+        match: routeMatcher(String(fn.trigger.route ?? fn.name)),
+        methods: (fn.trigger.methods ?? ['GET']).map((m) => m.toUpperCase()),
+      }));
 
     const server = http.createServer((req, res) => {
       void serve(req, res).catch((error: unknown) => {
         log(`http        500 ${req.method} ${req.url}: ${ensureError(error).message}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'InternalError', message: 'The function failed; see the runtime log.' } }));
+        res.end(
+          JSON.stringify({
+            error: { code: 'InternalError', message: 'The function failed; see the runtime log.' },
+          }),
+        );
       });
     });
     async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -146,25 +198,50 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         try {
           state = tenant.mailbox(address);
         } catch {
-          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'MailboxNotFound', message: `The sandbox has no mailbox ${address}.` } }));
+          res
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end(
+              JSON.stringify({
+                error: { code: 'MailboxNotFound', message: `The sandbox has no mailbox ${address}.` },
+              }),
+            );
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state, null, 2));
         return;
       }
-      const route = httpFunctions.map((h) => ({ ...h, params: h.match(url.pathname) })).find((h) => h.params && h.methods.includes(req.method ?? 'GET'));
+      const route = httpFunctions
+        .map((h) => ({ ...h, params: h.match(url.pathname) }))
+        .find((h) => h.params && h.methods.includes(req.method ?? 'GET'));
       if (!route?.params) {
         const exists = httpFunctions.some((h) => h.match(url.pathname));
         res.writeHead(exists ? 405 : 404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: exists ? 'MethodNotAllowed' : 'NotFound', message: `${req.method} ${url.pathname} is not a route of this app.` } }));
+        res.end(
+          JSON.stringify({
+            error: {
+              code: exists ? 'MethodNotAllowed' : 'NotFound',
+              message: `${req.method} ${url.pathname} is not a route of this app.`,
+            },
+          }),
+        );
         return;
       }
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      const request = new HttpRequest({ method: req.method ?? 'GET', url: url.toString(), headers, params: route.params, body: { bytes: Buffer.concat(chunks) } });
-      const response = (await route.fn.handler(request, invocationContext(route.fn, log))) as HttpResponseInit;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const request = new HttpRequest({
+        method: req.method ?? 'GET',
+        url: url.toString(),
+        headers,
+        params: route.params,
+        body: { bytes: Buffer.concat(chunks) },
+      });
+      const response = (await route.fn.handler(
+        request,
+        invocationContext(route.fn, log),
+      )) as HttpResponseInit;
       const status = response.status ?? 200;
-      const responseHeaders = new Headers(response.headers as HeadersInit | undefined);
+      const responseHeaders = new Headers(response.headers);
       let payload: string | undefined;
       if (response.jsonBody !== undefined) {
         payload = JSON.stringify(response.jsonBody);
@@ -181,7 +258,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const port = (server.address() as { port: number }).port;
     const apiUrl = `http://localhost:${port}/api`;
-    for (const h of httpFunctions) log(`function    ${h.fn.name}: ${h.methods.join(',')} ${apiUrl}/${String(h.fn.trigger.route)} (auth ${String(h.fn.trigger.authLevel)})`);
+    for (const h of httpFunctions)
+      log(
+        `function    ${h.fn.name}: ${h.methods.join(',')} ${apiUrl}/${String(h.fn.trigger.route)} (auth ${String(h.fn.trigger.authLevel)})`,
+      );
     return {
       apiUrl,
       tenant,

@@ -20,15 +20,26 @@ export function sandboxMailboxes(): SandboxMailbox[] {
     receivedDateTime: '2026-11-26T08:14:00Z',
   };
   return [
-    { address: 'alice@contoso.com', displayName: 'Alice Wilber', messages: [{ ...invoice }, { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update' }] },
-    { address: 'bob@contoso.com', displayName: 'Bob Kelly', messages: [{ ...invoice }, { ...invoice, folder: 'Invoices' }] },
+    {
+      address: 'alice@contoso.com',
+      displayName: 'Alice Wilber',
+      messages: [{ ...invoice }, { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update' }],
+    },
+    {
+      address: 'bob@contoso.com',
+      displayName: 'Bob Kelly',
+      messages: [{ ...invoice }, { ...invoice, folder: 'Invoices' }],
+    },
     { address: 'carol@contoso.com', displayName: 'Carol Lin', messages: [] },
     { address: 'dan@contoso.com', displayName: 'Dan Onprem', kind: 'notEnabledForRest' },
   ];
 }
 
 /** The configuration document applied at start, pointing one Graph profile at the sandbox. */
-export function sandboxConfig(endpoints: { authorityHost: string; graphEndpoint: string }, certificateFile: string): ConfigDocumentInput {
+export function sandboxConfig(
+  endpoints: { authorityHost: string; graphEndpoint: string },
+  certificateFile: string,
+): ConfigDocumentInput {
   return {
     settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
     profiles: [

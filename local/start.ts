@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const tls = ensureCertificates();
   if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
     // Node reads extra CAs only at start-up, so the runtime runs as a child that trusts the sandbox CA.
-    const child = spawn(process.execPath, [__filename], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } });
+    const child = spawn(process.execPath, [__filename], {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+    });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
     return;
@@ -69,6 +72,8 @@ Press Ctrl+C to stop.
 }
 
 main().catch((error: unknown) => {
-  console.error(`clawback local runtime failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `clawback local runtime failed to start: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 });

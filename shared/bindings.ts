@@ -15,6 +15,12 @@ export const routes = {
   ingestVerdict: { route: 'verdicts', methods: ['POST'], authLevel: 'function' },
   getVerdict: { route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' },
   health: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+  getConfig: { route: 'config', methods: ['GET'], authLevel: 'admin' },
+  putConfig: { route: 'config', methods: ['PUT'], authLevel: 'admin' },
+  testProfile: { route: 'profiles/{name}/test', methods: ['POST'], authLevel: 'admin' },
+  report: { route: 'report', methods: ['GET'], authLevel: 'function' },
+  listDeadLetters: { route: 'deadletters', methods: ['GET'], authLevel: 'admin' },
+  replayDeadLetters: { route: 'deadletters/replay', methods: ['POST'], authLevel: 'admin' },
 } as const;
 
 /** Service Bus redelivers a message this many times before dead-lettering it (matches infra). */

@@ -31,10 +31,17 @@ let current: Services | undefined;
 
 function tableConnection(settings: AppSettings, credential: () => TokenCredential): TableConnection {
   if (settings.CLAWBACK_TABLES_CONNECTION) {
-    const local = /^(UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;)/i.test(settings.CLAWBACK_TABLES_CONNECTION) || /127\.0\.0\.1|localhost/.test(settings.CLAWBACK_TABLES_CONNECTION);
-    return { connectionString: settings.CLAWBACK_TABLES_CONNECTION, options: { allowInsecureConnection: local } };
+    const local =
+      /^(UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;)/i.test(
+        settings.CLAWBACK_TABLES_CONNECTION,
+      ) || /127\.0\.0\.1|localhost/.test(settings.CLAWBACK_TABLES_CONNECTION);
+    return {
+      connectionString: settings.CLAWBACK_TABLES_CONNECTION,
+      options: { allowInsecureConnection: local },
+    };
   }
-  if (settings.CLAWBACK_TABLES_ENDPOINT) return { endpoint: settings.CLAWBACK_TABLES_ENDPOINT, credential: credential() };
+  if (settings.CLAWBACK_TABLES_ENDPOINT)
+    return { endpoint: settings.CLAWBACK_TABLES_ENDPOINT, credential: credential() };
   throw new ClawbackError('ConfigurationError', 'No Table Storage setting is present.');
 }
 
@@ -45,14 +52,20 @@ function tableConnection(settings: AppSettings, credential: () => TokenCredentia
 export function buildServices(settings: AppSettings, overrides: Partial<Services> = {}): Services {
   let azureCredential: TokenCredential | undefined;
   const credential = () =>
-    (azureCredential ??= new DefaultAzureCredential(settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {}));
+    (azureCredential ??= new DefaultAzureCredential(
+      settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
+    ));
   const connection = tableConnection(settings, credential);
   const secrets =
     overrides.secrets ??
     new CompositeSecretSource({
       runtime: settings.CLAWBACK_RUNTIME,
       keyVault: settings.CLAWBACK_KEY_VAULT_URL
-        ? new KeyVaultSecretSource({ vaultUrl: settings.CLAWBACK_KEY_VAULT_URL, credential: credential(), ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS })
+        ? new KeyVaultSecretSource({
+            vaultUrl: settings.CLAWBACK_KEY_VAULT_URL,
+            credential: credential(),
+            ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+          })
         : undefined,
       local: new LocalSecretSource({ runtime: settings.CLAWBACK_RUNTIME, baseDir: process.cwd() }),
     });
@@ -60,13 +73,17 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
   return {
     settings,
     store: overrides.store ?? new TableResultStore(connection),
-    configStore: overrides.configStore ?? new TableConfigStore(connection, settings.CLAWBACK_CONFIG_CACHE_SECONDS),
+    configStore:
+      overrides.configStore ?? new TableConfigStore(connection, settings.CLAWBACK_CONFIG_CACHE_SECONDS),
     queue:
       overrides.queue ??
       ServiceBusQueue.fromSettings(
         settings.ServiceBusConnection
           ? { connectionString: settings.ServiceBusConnection }
-          : { fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '', credential: credential() },
+          : {
+              fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '',
+              credential: credential(),
+            },
       ),
     secrets,
     backendFor,

@@ -8,7 +8,8 @@ import { z } from 'zod';
  */
 export const settingDocs = {
   CLAWBACK_RUNTIME: {
-    meaning: '`azure` in a deployment; `local` for the local runtime and tests (allows file/env secret references).',
+    meaning:
+      '`azure` in a deployment; `local` for the local runtime and tests (allows file/env secret references).',
     example: 'azure',
     required: false,
   },
@@ -18,7 +19,8 @@ export const settingDocs = {
     required: false,
   },
   ServiceBusConnection__fullyQualifiedNamespace: {
-    meaning: 'Service Bus namespace host for managed identity (Azure). One of this or ServiceBusConnection is required unless CLAWBACK_RUNTIME=local.',
+    meaning:
+      'Service Bus namespace host for managed identity (Azure). One of this or ServiceBusConnection is required unless CLAWBACK_RUNTIME=local.',
     example: 'sb-clawback.servicebus.windows.net',
     required: false,
   },
@@ -28,12 +30,14 @@ export const settingDocs = {
     required: false,
   },
   CLAWBACK_TABLES_CONNECTION: {
-    meaning: 'Table Storage connection string (Azurite locally). One of this or CLAWBACK_TABLES_ENDPOINT is required.',
+    meaning:
+      'Table Storage connection string (Azurite locally). One of this or CLAWBACK_TABLES_ENDPOINT is required.',
     example: 'UseDevelopmentStorage=true',
     required: false,
   },
   CLAWBACK_KEY_VAULT_URL: {
-    meaning: 'Key Vault holding certificates, passwords and signing secrets; required when the configuration references keyVaultSecret.',
+    meaning:
+      'Key Vault holding certificates, passwords and signing secrets; required when the configuration references keyVaultSecret.',
     example: 'https://kv-clawback.vault.azure.net',
     required: false,
   },
@@ -53,7 +57,8 @@ export const settingDocs = {
     required: false,
   },
   CLAWBACK_FANOUT_BATCH_SIZE: {
-    meaning: 'Rows written and messages sent per batch during fan-out (1–100, a table transaction holds at most 100).',
+    meaning:
+      'Rows written and messages sent per batch during fan-out (1–100, a table transaction holds at most 100).',
     example: '100',
     required: false,
   },
@@ -67,39 +72,54 @@ const optionalString = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 const httpsUrl = (what: string) =>
-  optionalString.refine((v) => v === undefined || /^https:\/\/[^\s/]+/.test(v) || /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(v), {
-    message: `must be an https URL of the ${what}`,
-  });
+  optionalString.refine(
+    (v) =>
+      v === undefined || /^https:\/\/[^\s/]+/.test(v) || /^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(v),
+    {
+      message: `must be an https URL of the ${what}`,
+    },
+  );
 const intSetting = (min: number, max: number, fallback: number) =>
   optionalString
     .transform((v) => (v === undefined ? fallback : Number(v)))
-    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { message: `must be an integer from ${min} to ${max}` });
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, {
+      message: `must be an integer from ${min} to ${max}`,
+    });
 
-export const settingsSchema = z
-  .object({
-    CLAWBACK_RUNTIME: z.enum(['azure', 'local']).default('azure'),
-    ServiceBusConnection: optionalString,
-    ServiceBusConnection__fullyQualifiedNamespace: optionalString.refine(
-      (v) => v === undefined || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v),
-      'must be a host name such as sb-clawback.servicebus.windows.net',
-    ),
-    CLAWBACK_TABLES_ENDPOINT: httpsUrl('Table service'),
-    CLAWBACK_TABLES_CONNECTION: optionalString,
-    CLAWBACK_KEY_VAULT_URL: httpsUrl('Key Vault'),
-    AZURE_CLIENT_ID: optionalString,
-    CLAWBACK_SECRET_CACHE_SECONDS: intSetting(0, 86_400, 300),
-    CLAWBACK_CONFIG_CACHE_SECONDS: intSetting(0, 3600, 30),
-    CLAWBACK_FANOUT_BATCH_SIZE: intSetting(1, 100, 100),
-  });
+export const settingsSchema = z.object({
+  CLAWBACK_RUNTIME: z.enum(['azure', 'local']).default('azure'),
+  ServiceBusConnection: optionalString,
+  ServiceBusConnection__fullyQualifiedNamespace: optionalString.refine(
+    (v) => v === undefined || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v),
+    'must be a host name such as sb-clawback.servicebus.windows.net',
+  ),
+  CLAWBACK_TABLES_ENDPOINT: httpsUrl('Table service'),
+  CLAWBACK_TABLES_CONNECTION: optionalString,
+  CLAWBACK_KEY_VAULT_URL: httpsUrl('Key Vault'),
+  AZURE_CLIENT_ID: optionalString,
+  CLAWBACK_SECRET_CACHE_SECONDS: intSetting(0, 86_400, 300),
+  CLAWBACK_CONFIG_CACHE_SECONDS: intSetting(0, 3600, 30),
+  CLAWBACK_FANOUT_BATCH_SIZE: intSetting(1, 100, 100),
+});
 
 /** Settings that are required as one of a pair; checked on the raw values so they are reported even when others are invalid. */
 function missingPairs(input: Record<string, string | undefined>): { path: string; message: string }[] {
   const present = (name: string) => (input[name] ?? '').trim() !== '';
   const problems: { path: string; message: string }[] = [];
-  if (input.CLAWBACK_RUNTIME !== 'local' && !present('ServiceBusConnection') && !present('ServiceBusConnection__fullyQualifiedNamespace'))
-    problems.push({ path: 'ServiceBusConnection__fullyQualifiedNamespace', message: 'is required (or ServiceBusConnection with a connection string)' });
+  if (
+    input.CLAWBACK_RUNTIME !== 'local' &&
+    !present('ServiceBusConnection') &&
+    !present('ServiceBusConnection__fullyQualifiedNamespace')
+  )
+    problems.push({
+      path: 'ServiceBusConnection__fullyQualifiedNamespace',
+      message: 'is required (or ServiceBusConnection with a connection string)',
+    });
   if (!present('CLAWBACK_TABLES_ENDPOINT') && !present('CLAWBACK_TABLES_CONNECTION'))
-    problems.push({ path: 'CLAWBACK_TABLES_ENDPOINT', message: 'is required (or CLAWBACK_TABLES_CONNECTION)' });
+    problems.push({
+      path: 'CLAWBACK_TABLES_ENDPOINT',
+      message: 'is required (or CLAWBACK_TABLES_CONNECTION)',
+    });
   return problems;
 }
 
@@ -115,7 +135,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): AppSettings 
   for (const name of Object.keys(settingDocs)) input[name] = env[name];
   const parsed = settingsSchema.safeParse(input);
   const issues = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(settings)', message: i.message }))),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(settings)', message: i.message }))),
     ...missingPairs(input),
   ];
   if (parsed.success && issues.length === 0) return parsed.data;

@@ -17,7 +17,9 @@ export interface MailBackendFactoryDeps {
  * One backend per profile and per configuration that shapes it, reused across invocations so a
  * worker keeps its credentials, token caches and folder caches.
  */
-export function createMailBackendFactory(deps: MailBackendFactoryDeps): (profile: Profile, config: ConfigDocument) => MailBackend {
+export function createMailBackendFactory(
+  deps: MailBackendFactoryDeps,
+): (profile: Profile, config: ConfigDocument) => MailBackend {
   const cache = new Map<string, MailBackend>();
   return (profile, config) => {
     const key = JSON.stringify([profile, config.settings, config.forwardTo]);
@@ -31,11 +33,23 @@ export function createMailBackendFactory(deps: MailBackendFactoryDeps): (profile
 }
 
 function build(profile: Profile, config: ConfigDocument, deps: MailBackendFactoryDeps): MailBackend {
-  const common = { secrets: deps.secrets, maxAttempts: config.settings.maxAttempts, forwardTo: config.forwardTo, ...(deps.log ? { log: deps.log } : {}) };
+  const common = {
+    secrets: deps.secrets,
+    maxAttempts: config.settings.maxAttempts,
+    forwardTo: config.forwardTo,
+    ...(deps.log ? { log: deps.log } : {}),
+  };
   switch (profile.type) {
     case 'graph':
-      return createGraphMailBackend(profile, { ...common, timeoutSeconds: config.settings.graphTimeoutSeconds, identityHttpClient: deps.identityHttpClient });
+      return createGraphMailBackend(profile, {
+        ...common,
+        timeoutSeconds: config.settings.graphTimeoutSeconds,
+        identityHttpClient: deps.identityHttpClient,
+      });
     case 'ews':
-      throw new ClawbackError('ConfigurationError', `Profile "${profile.name}" is an EWS profile; EWS support is not part of this build yet.`);
+      throw new ClawbackError(
+        'ConfigurationError',
+        `Profile "${profile.name}" is an EWS profile; EWS support is not part of this build yet.`,
+      );
   }
 }

@@ -1,5 +1,5 @@
-import type { ConfigDocument } from '../config/document.js';
 import { queues } from '../bindings.js';
+import type { ConfigDocument } from '../config/document.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
 import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
@@ -27,7 +27,11 @@ export interface FanOutResult {
  * batch by batch. Rows go first so a remediation never runs without its row; a redelivered verdict
  * message re-sends the same deterministic message ids, which duplicate detection drops.
  */
-export async function fanOut(message: VerdictMessage, deps: FanOutDeps, options?: CallOptions): Promise<FanOutResult> {
+export async function fanOut(
+  message: VerdictMessage,
+  deps: FanOutDeps,
+  options?: CallOptions,
+): Promise<FanOutResult> {
   const log = deps.log ?? (() => undefined);
   const { change, verdictId } = message;
   const decision = decideAction(deps.config, change);
@@ -98,6 +102,8 @@ export async function fanOut(message: VerdictMessage, deps: FanOutDeps, options?
     log(`verdict ${verdictId}: fanned out ${rows} rows so far`);
   }
   const verdict = await deps.store.markFannedOut(verdictId, rows, options);
-  log(`verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`);
+  log(
+    `verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`,
+  );
   return { verdict, rows, newRows };
 }

@@ -24,7 +24,8 @@ export function* recipientCopies(messages: readonly DeliveredMessage[]): Generat
 
 export function countRecipientCopies(messages: readonly DeliveredMessage[]): number {
   let n = 0;
-  for (const _ of recipientCopies(messages)) n++;
+  const copies = recipientCopies(messages);
+  while (!copies.next().done) n++;
   return n;
 }
 

@@ -26,7 +26,10 @@ export interface Decision {
  * reports (`none`). A requested action is honoured when the policy allows it: the same action, or a
  * milder one on the removal scale.
  */
-export function decideAction(config: ConfigDocument, change: Pick<VerdictChange, 'verdict' | 'action'>): Decision {
+export function decideAction(
+  config: ConfigDocument,
+  change: Pick<VerdictChange, 'verdict' | 'action'>,
+): Decision {
   const policy = config.policies.find((p) => p.verdict === change.verdict);
   const mode = policy?.mode ?? config.settings.mode;
   const allowed = policy?.action ?? 'none';
@@ -35,5 +38,9 @@ export function decideAction(config: ConfigDocument, change: Pick<VerdictChange,
   const r = severity[requested];
   const a = severity[allowed];
   if (r !== undefined && a !== undefined && r <= a) return { action: requested, mode };
-  return { action: allowed, mode, note: `requested action "${requested}" is not allowed by policy; "${allowed}" applied` };
+  return {
+    action: allowed,
+    mode,
+    note: `requested action "${requested}" is not allowed by policy; "${allowed}" applied`,
+  };
 }

@@ -1,7 +1,13 @@
 import type { ConfigDocument, Profile } from '../config/document.js';
 import { type ClawbackError, type FailureReason, toClawbackError } from '../errors.js';
 import type { ActionOutcome, CallOptions, MailBackend, MailItem } from '../ports/mail.js';
-import { ConcurrencyConflictError, isTerminal, type RemediationRecord, type ResultStore, type TerminalStatus } from '../ports/results.js';
+import {
+  ConcurrencyConflictError,
+  isTerminal,
+  type RemediationRecord,
+  type ResultStore,
+  type TerminalStatus,
+} from '../ports/results.js';
 import { routeRecipient } from '../routing/route.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 
@@ -28,7 +34,11 @@ const tryNextProfile: ReadonlySet<FailureReason> = new Set(['InvalidMailbox', 'M
 const baseBackoffMs = 30_000;
 
 /** Backoff before the next attempt: the server's wish when it said one, else exponential with jitter. */
-export function retryDelayMs(error: ClawbackError, attempt: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  error: ClawbackError,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   if (error.retryAfterMs !== undefined) return Math.max(0, error.retryAfterMs);
   return Math.round(baseBackoffMs * 2 ** (attempt - 1) * (0.8 + 0.4 * random()));
 }
@@ -42,16 +52,29 @@ interface Claimed {
  * Takes a `Remediations` row through its state machine: pending → inProgress → terminal, each step
  * conditional on the row's ETag, so redelivered and concurrent messages never apply an effect twice.
  */
-export async function remediate(message: RemediationMessage, deps: RemediateDeps, options?: CallOptions): Promise<RemediateResult> {
+export async function remediate(
+  message: RemediationMessage,
+  deps: RemediateDeps,
+  options?: CallOptions,
+): Promise<RemediateResult> {
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? (() => undefined);
   const claimed = await claim(message, deps, now, options);
   if ('skipped' in claimed) return { kind: 'skipped', why: claimed.skipped };
   let { etag } = claimed;
 
-  const finish = async (status: TerminalStatus, fields: Partial<RemediationRecord>): Promise<RemediateResult> => {
+  const finish = async (
+    status: TerminalStatus,
+    fields: Partial<RemediationRecord>,
+  ): Promise<RemediateResult> => {
     const at = now().toISOString();
-    etag = await deps.store.updateRemediation(message.verdictId, message.rowKey, { ...fields, status, updatedAt: at, completedAt: at }, etag, options);
+    etag = await deps.store.updateRemediation(
+      message.verdictId,
+      message.rowKey,
+      { ...fields, status, updatedAt: at, completedAt: at },
+      etag,
+      options,
+    );
     await deps.store.recordOutcome(message.verdictId, status, options);
     // Alert rules in infra/ match "remediation failed reason=<Reason>"; keep the wording.
     log(
@@ -78,26 +101,34 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
     try {
       const found = await backend.findMessages(
         message.recipient,
-        { internetMessageId: message.internetMessageId, sender: message.sender, subject: message.subject, receivedAt: message.receivedAt },
+        {
+          internetMessageId: message.internetMessageId,
+          sender: message.sender,
+          subject: message.subject,
+          receivedAt: message.receivedAt,
+        },
         options,
       );
-      const via = found.usedFallback ? ' (found by sender, subject and received time because the message id matched nothing)' : '';
+      const via = found.usedFallback
+        ? ' (found by sender, subject and received time because the message id matched nothing)'
+        : '';
       if (found.items.length === 0) {
-        return finish('notFound', {
+        return await finish('notFound', {
           ...who,
           reason: 'MessageNotFound',
           detail: `No copy of ${message.internetMessageId} is in the mailbox ${message.recipient}; it may have been deleted already or never delivered there.`,
         });
       }
       if (message.mode === 'simulate') {
-        return finish('simulated', {
+        return await finish('simulated', {
           ...who,
           originalFolder: folderList(found.items),
           detail: `Would apply ${message.action} to ${found.items.length} ${plural(found.items.length)}${via}; simulate mode changed nothing.`,
         });
       }
       const outcomes: ActionOutcome[] = [];
-      for (const item of found.items) outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
+      for (const item of found.items)
+        outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
       const changed = outcomes.filter((o) => o.status === 'succeeded');
       const status: TerminalStatus = changed.length === 0 ? 'alreadyRemediated' : 'succeeded';
       const originalFolder = unique(outcomes.map((o) => o.originalFolder));
@@ -106,11 +137,13 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
         status === 'alreadyRemediated'
           ? `Every copy was already where ${message.action} would put it${via}.`
           : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`;
-      return finish(status, { ...who, originalFolder, quarantineLocation, detail, reason: undefined });
+      return await finish(status, { ...who, originalFolder, quarantineLocation, detail, reason: undefined });
     } catch (caught) {
       const error = toClawbackError(caught);
       if (tryNextProfile.has(error.code) && route.profiles.length > 1) {
-        log(`profile ${profile.name} does not reach ${message.recipient} (${error.code}); trying the next profile of ${route.target}`);
+        log(
+          `profile ${profile.name} does not reach ${message.recipient} (${error.code}); trying the next profile of ${route.target}`,
+        );
         lastMailboxError = error;
         continue;
       }
@@ -118,7 +151,11 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
         const delayMs = retryDelayMs(error, message.attempt);
         // Scheduled before the row says so: if this fails, the delivery is retried with the row still
         // inProgress at this attempt, which a redelivery may claim again.
-        await deps.scheduleRetry({ ...message, attempt: message.attempt + 1 }, new Date(now().getTime() + delayMs), options);
+        await deps.scheduleRetry(
+          { ...message, attempt: message.attempt + 1 },
+          new Date(now().getTime() + delayMs),
+          options,
+        );
         await deps.store.updateRemediation(
           message.verdictId,
           message.rowKey,
@@ -132,11 +169,16 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
           etag,
           options,
         );
-        log(`remediation retry verdict=${message.verdictId} row=${message.rowKey} attempt=${message.attempt} reason=${error.code} delayMs=${delayMs}`);
+        log(
+          `remediation retry verdict=${message.verdictId} row=${message.rowKey} attempt=${message.attempt} reason=${error.code} delayMs=${delayMs}`,
+        );
         return { kind: 'retry', delayMs, error };
       }
-      const reason: FailureReason = error.retryable && error.code !== 'Throttled' ? 'ConnectionError' : error.code;
-      const exhausted = error.retryable ? ` Gave up after ${message.attempt} ${message.attempt === 1 ? 'attempt' : 'attempts'}.` : '';
+      const reason: FailureReason =
+        error.retryable && error.code !== 'Throttled' ? 'ConnectionError' : error.code;
+      const exhausted = error.retryable
+        ? ` Gave up after ${message.attempt} ${message.attempt === 1 ? 'attempt' : 'attempts'}.`
+        : '';
       return finish('failed', { ...who, reason, detail: `${error.detail}${exhausted}` });
     }
   }
@@ -147,15 +189,22 @@ export async function remediate(message: RemediationMessage, deps: RemediateDeps
   });
 }
 
-async function claim(message: RemediationMessage, deps: RemediateDeps, now: () => Date, options?: CallOptions): Promise<Claimed | { skipped: string }> {
+async function claim(
+  message: RemediationMessage,
+  deps: RemediateDeps,
+  now: () => Date,
+  options?: CallOptions,
+): Promise<Claimed | { skipped: string }> {
   for (let tries = 0; tries < 5; tries++) {
     const current = await deps.store.getRemediation(message.verdictId, message.rowKey, options);
     if (!current) return { skipped: 'no such remediation row' };
     const row = current.value;
     if (isTerminal(row.status)) return { skipped: `row is already ${row.status}` };
     // A pending row that already counted this attempt means a retry is scheduled: this copy is stale.
-    if (row.status === 'pending' && message.attempt <= row.attempts) return { skipped: `attempt ${message.attempt} was already made` };
-    if (row.status === 'inProgress' && message.attempt < row.attempts) return { skipped: `attempt ${row.attempts} supersedes ${message.attempt}` };
+    if (row.status === 'pending' && message.attempt <= row.attempts)
+      return { skipped: `attempt ${message.attempt} was already made` };
+    if (row.status === 'inProgress' && message.attempt < row.attempts)
+      return { skipped: `attempt ${row.attempts} supersedes ${message.attempt}` };
     try {
       const etag = await deps.store.updateRemediation(
         message.verdictId,

@@ -1,4 +1,10 @@
-import { type TableEntity, type TableEntityResult, TableClient, type TableServiceClientOptions, type TransactionAction } from '@azure/data-tables';
+import {
+  TableClient,
+  type TableEntity,
+  type TableEntityResult,
+  type TableServiceClientOptions,
+  type TransactionAction,
+} from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 
 import { tables } from '../bindings.js';
@@ -33,10 +39,14 @@ function storageFailure(operation: string, error: unknown): ClawbackError {
   const e = ensureError(error);
   const status = statusCode(error);
   const retryable = status === undefined || status >= 500 || status === 408 || status === 429;
-  return new ClawbackError('ConnectionError', `Table Storage ${operation} failed${status ? ` (HTTP ${status})` : ''}: ${e.message.split('\n')[0] ?? ''}`, {
-    retryable,
-    cause: error,
-  });
+  return new ClawbackError(
+    'ConnectionError',
+    `Table Storage ${operation} failed${status ? ` (HTTP ${status})` : ''}: ${e.message.split('\n')[0] ?? ''}`,
+    {
+      retryable,
+      cause: error,
+    },
+  );
 }
 
 /** Drops undefined values: Table Storage has no null, and Merge must not clear columns. */
@@ -197,7 +207,10 @@ export class TableResultStore implements ResultStore {
     return entity && fromVerdictEntity(entity);
   }
 
-  async mergeVerdict(record: Partial<VerdictRecord> & { verdictId: string }, options?: CallOptions): Promise<void> {
+  async mergeVerdict(
+    record: Partial<VerdictRecord> & { verdictId: string },
+    options?: CallOptions,
+  ): Promise<void> {
     const client = await this.client(tables.verdicts);
     try {
       await client.upsertEntity(toVerdictEntity(record), 'Merge', { abortSignal: options?.abortSignal });
@@ -206,7 +219,11 @@ export class TableResultStore implements ResultStore {
     }
   }
 
-  async recordOutcome(verdictId: string, status: TerminalStatus, options?: CallOptions): Promise<VerdictRecord> {
+  async recordOutcome(
+    verdictId: string,
+    status: TerminalStatus,
+    options?: CallOptions,
+  ): Promise<VerdictRecord> {
     return this.updateVerdictCounters(
       verdictId,
       (v) => {
@@ -233,12 +250,18 @@ export class TableResultStore implements ResultStore {
    * Read-modify-write on the verdict row, conditional on its ETag: concurrent remediations each
    * count exactly once. Completion is decided here too, so it happens once, by whoever counts last.
    */
-  private async updateVerdictCounters(verdictId: string, change: (v: VerdictRecord) => void, options?: CallOptions): Promise<VerdictRecord> {
+  private async updateVerdictCounters(
+    verdictId: string,
+    change: (v: VerdictRecord) => void,
+    options?: CallOptions,
+  ): Promise<VerdictRecord> {
     const client = await this.client(tables.verdicts);
     for (let attempt = 0; ; attempt++) {
       let current: TableEntityResult<Record<string, unknown>>;
       try {
-        current = await client.getEntity<Record<string, unknown>>(verdictPartition, sanitizeKey(verdictId), { abortSignal: options?.abortSignal });
+        current = await client.getEntity<Record<string, unknown>>(verdictPartition, sanitizeKey(verdictId), {
+          abortSignal: options?.abortSignal,
+        });
       } catch (error) {
         throw storageFailure('reading the verdict', error);
       }
@@ -249,10 +272,14 @@ export class TableResultStore implements ResultStore {
         record.completedAt = new Date().toISOString();
       }
       try {
-        await client.updateEntity(toVerdictEntity(record), 'Merge', { etag: current.etag, abortSignal: options?.abortSignal });
+        await client.updateEntity(toVerdictEntity(record), 'Merge', {
+          etag: current.etag,
+          abortSignal: options?.abortSignal,
+        });
         return record;
       } catch (error) {
-        if (statusCode(error) !== 412 || attempt >= 100) throw storageFailure('updating the verdict counters', error);
+        if (statusCode(error) !== 412 || attempt >= 100)
+          throw storageFailure('updating the verdict counters', error);
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
       }
     }
@@ -261,15 +288,23 @@ export class TableResultStore implements ResultStore {
   async createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number> {
     if (records.length === 0) return 0;
     const client = await this.client(tables.remediations);
-    const entities = records.map((r) => ({ partitionKey: sanitizeKey(r.verdictId), rowKey: r.rowKey, ...remediationColumns(r) }));
+    const entities = records.map((r) => ({
+      partitionKey: sanitizeKey(r.verdictId),
+      rowKey: r.rowKey,
+      ...remediationColumns(r),
+    }));
     const byPartition = new Map<string, Entity[]>();
-    for (const e of entities) byPartition.set(e.partitionKey, [...(byPartition.get(e.partitionKey) ?? []), e]);
+    for (const e of entities)
+      byPartition.set(e.partitionKey, [...(byPartition.get(e.partitionKey) ?? []), e]);
     let created = 0;
     for (const group of byPartition.values()) {
       for (let i = 0; i < group.length; i += 100) {
         const chunk = group.slice(i, i + 100);
         try {
-          await client.submitTransaction(chunk.map((e): TransactionAction => ['create', e]), { abortSignal: options?.abortSignal });
+          await client.submitTransaction(
+            chunk.map((e): TransactionAction => ['create', e]),
+            { abortSignal: options?.abortSignal },
+          );
           created += chunk.length;
         } catch (error) {
           // A redelivered fan-out finds some rows already there; the whole transaction fails then,
@@ -289,12 +324,22 @@ export class TableResultStore implements ResultStore {
     return created;
   }
 
-  async getRemediation(verdictId: string, rowKey: string, options?: CallOptions): Promise<Versioned<RemediationRecord> | undefined> {
+  async getRemediation(
+    verdictId: string,
+    rowKey: string,
+    options?: CallOptions,
+  ): Promise<Versioned<RemediationRecord> | undefined> {
     const entity = await this.getEntity(tables.remediations, sanitizeKey(verdictId), rowKey, options);
     return entity && { value: fromRemediationEntity(entity), etag: entity.etag };
   }
 
-  async updateRemediation(verdictId: string, rowKey: string, patch: RemediationPatch, etag: string, options?: CallOptions): Promise<string> {
+  async updateRemediation(
+    verdictId: string,
+    rowKey: string,
+    patch: RemediationPatch,
+    etag: string,
+    options?: CallOptions,
+  ): Promise<string> {
     const client = await this.client(tables.remediations);
     try {
       const result = await client.updateEntity(
@@ -305,7 +350,9 @@ export class TableResultStore implements ResultStore {
       return result.etag ?? '';
     } catch (error) {
       if (statusCode(error) === 412 || statusCode(error) === 404)
-        throw new ConcurrencyConflictError(`Remediation row ${verdictId}/${rowKey} changed since it was read`);
+        throw new ConcurrencyConflictError(
+          `Remediation row ${verdictId}/${rowKey} changed since it was read`,
+        );
       throw storageFailure('updating a remediation row', error);
     }
   }
@@ -322,44 +369,71 @@ export class TableResultStore implements ResultStore {
           queryOptions: { filter: `PartitionKey eq '${sanitizeKey(verdictId).replace(/'/g, "''")}'` },
           abortSignal: options?.abortSignal,
         })
-        .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+        .byPage({
+          maxPageSize: page.pageSize,
+          ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+        });
       const first = await iterator.next();
       if (first.done) return { items: [] };
-      const value = first.value as TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
+      const value = first.value as TableEntityResult<Record<string, unknown>>[] & {
+        continuationToken?: string;
+      };
       return { items: value.map(fromRemediationEntity), continuationToken: value.continuationToken };
     } catch (error) {
       throw storageFailure('listing remediation rows', error);
     }
   }
 
-  async claimEvent(source: string, eventId: string, verdictId: string, options?: CallOptions): Promise<{ verdictId: string; created: boolean }> {
+  async claimEvent(
+    source: string,
+    eventId: string,
+    verdictId: string,
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }> {
     const client = await this.client(tables.verdictEvents);
     const key = { partitionKey: sanitizeKey(source), rowKey: shortHash(eventId, 40) };
     try {
-      await client.createEntity({ ...key, EventId: eventId, VerdictId: verdictId }, { abortSignal: options?.abortSignal });
+      await client.createEntity(
+        { ...key, EventId: eventId, VerdictId: verdictId },
+        { abortSignal: options?.abortSignal },
+      );
       return { verdictId, created: true };
     } catch (error) {
       if (statusCode(error) !== 409) throw storageFailure('recording the event id', error);
     }
     const existing = await this.getEntity(tables.verdictEvents, key.partitionKey, key.rowKey, options);
     const owner = str(existing?.VerdictId);
-    if (!owner) throw new ClawbackError('ConnectionError', 'Table Storage lost the event index row while it was being read', { retryable: true });
+    if (!owner)
+      throw new ClawbackError(
+        'ConnectionError',
+        'Table Storage lost the event index row while it was being read',
+        { retryable: true },
+      );
     return { verdictId: owner, created: false };
   }
 
   async releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void> {
     const client = await this.client(tables.verdictEvents);
     try {
-      await client.deleteEntity(sanitizeKey(source), shortHash(eventId, 40), { abortSignal: options?.abortSignal });
+      await client.deleteEntity(sanitizeKey(source), shortHash(eventId, 40), {
+        abortSignal: options?.abortSignal,
+      });
     } catch (error) {
       if (statusCode(error) !== 404) throw storageFailure('releasing the event id', error);
     }
   }
 
-  private async getEntity(table: string, partitionKey: string, rowKey: string, options?: CallOptions): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
+  private async getEntity(
+    table: string,
+    partitionKey: string,
+    rowKey: string,
+    options?: CallOptions,
+  ): Promise<TableEntityResult<Record<string, unknown>> | undefined> {
     const client = await this.client(table);
     try {
-      return await client.getEntity<Record<string, unknown>>(partitionKey, rowKey, { abortSignal: options?.abortSignal });
+      return await client.getEntity<Record<string, unknown>>(partitionKey, rowKey, {
+        abortSignal: options?.abortSignal,
+      });
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw storageFailure(`reading ${table}`, error);

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
  */
 export function sanitizeKey(value: string): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[/\\#?%\u0000-\u001f\u007f-\u009f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+  return value.replace(
+    /[/\\#?%\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`,
+  );
 }
 
 export function shortHash(value: string, length = 16): string {
@@ -21,7 +24,11 @@ export function remediationRowKey(recipient: string, internetMessageId: string):
 const maxTimestamp = 9_999_999_999_999;
 
 /** Verdict ids sort newest first as strings: inverted milliseconds, then randomness against collisions. */
-export function newVerdictId(now: Date = new Date(), random: () => string = () => createHash('sha256').update(`${Math.random()}${process.hrtime.bigint()}`).digest('hex')): string {
+export function newVerdictId(
+  now: Date = new Date(),
+  random: () => string = () =>
+    createHash('sha256').update(`${Math.random()}${process.hrtime.bigint()}`).digest('hex'),
+): string {
   return `${String(maxTimestamp - now.getTime()).padStart(13, '0')}-${random().slice(0, 10)}`;
 }
 

@@ -13,7 +13,13 @@ function issuesOf(error: ZodError, prefix: (string | number)[] = []): { path: st
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     return {
-      path: path.length === 0 ? '$' : path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, ''),
+      path:
+        path.length === 0
+          ? '$'
+          : path
+              .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+              .join('')
+              .replace(/^\./, ''),
       message: issue.message,
     };
   });
@@ -25,10 +31,16 @@ function issuesOf(error: ZodError, prefix: (string | number)[] = []): { path: st
  */
 export function parseVerdictBody(body: unknown): { changes: VerdictChange[]; isArray: boolean } {
   if (Array.isArray(body)) {
-    if (body.length === 0) throw new ValidationError('The request holds no verdicts.', [{ path: '$', message: 'must hold at least one verdict' }]);
+    if (body.length === 0)
+      throw new ValidationError('The request holds no verdicts.', [
+        { path: '$', message: 'must hold at least one verdict' },
+      ]);
     if (body.length > limits.maxVerdictsPerRequest)
       throw new ValidationError('The request holds too many verdicts.', [
-        { path: '$', message: `must hold at most ${limits.maxVerdictsPerRequest} verdicts (got ${body.length})` },
+        {
+          path: '$',
+          message: `must hold at most ${limits.maxVerdictsPerRequest} verdicts (got ${body.length})`,
+        },
       ]);
     const details: { path: string; message: string }[] = [];
     const changes: VerdictChange[] = [];
@@ -37,7 +49,8 @@ export function parseVerdictBody(body: unknown): { changes: VerdictChange[]; isA
       if (parsed.success) changes.push(parsed.data);
       else details.push(...issuesOf(parsed.error, [index]));
     });
-    if (details.length > 0) throw new ValidationError(`${details.length} problem(s) in the verdicts.`, details);
+    if (details.length > 0)
+      throw new ValidationError(`${details.length} problem(s) in the verdicts.`, details);
     return { changes, isArray: true };
   }
   const parsed = verdictChangeSchema.safeParse(body);
@@ -65,13 +78,25 @@ export interface IngestDeps {
  * Only after the queue took them are they recorded as accepted; if the queue refuses, the claims
  * are released and the error propagates, so nothing is recorded and a retry starts afresh.
  */
-export async function acceptVerdicts(changes: VerdictChange[], deps: IngestDeps, options?: CallOptions): Promise<AcceptedVerdict[]> {
+export async function acceptVerdicts(
+  changes: VerdictChange[],
+  deps: IngestDeps,
+  options?: CallOptions,
+): Promise<AcceptedVerdict[]> {
   const now = deps.now ?? (() => new Date());
   const acceptedAt = now();
   const claims: (AcceptedVerdict & { message: VerdictMessage })[] = [];
   for (const change of changes) {
-    const claim = await deps.store.claimEvent(change.source, change.eventId, newVerdictId(acceptedAt), options);
-    claims.push({ ...claim, message: { verdictId: claim.verdictId, acceptedAt: acceptedAt.toISOString(), change } });
+    const claim = await deps.store.claimEvent(
+      change.source,
+      change.eventId,
+      newVerdictId(acceptedAt),
+      options,
+    );
+    claims.push({
+      ...claim,
+      message: { verdictId: claim.verdictId, acceptedAt: acceptedAt.toISOString(), change },
+    });
   }
   try {
     // Repeats are sent again with the same message id: if the first send never landed this one does,
@@ -82,7 +107,11 @@ export async function acceptVerdicts(changes: VerdictChange[], deps: IngestDeps,
       options,
     );
   } catch (error) {
-    await Promise.allSettled(claims.filter((c) => c.created).map((c) => deps.store.releaseEvent(c.message.change.source, c.message.change.eventId)));
+    await Promise.allSettled(
+      claims
+        .filter((c) => c.created)
+        .map((c) => deps.store.releaseEvent(c.message.change.source, c.message.change.eventId)),
+    );
     throw error;
   }
   for (const c of claims.filter((x) => x.created)) {

@@ -33,7 +33,11 @@ beforeEach(async () => {
 
 function verdictMessage(change: Record<string, unknown>): VerdictMessage {
   sequence += 1;
-  return { verdictId: `${String(9_000_000_000_000 - sequence).padStart(13, '0')}-abcdef0123`, acceptedAt: new Date().toISOString(), change: verdictChangeSchema.parse(change) };
+  return {
+    verdictId: `${String(9_000_000_000_000 - sequence).padStart(13, '0')}-abcdef0123`,
+    acceptedAt: new Date().toISOString(),
+    change: verdictChangeSchema.parse(change),
+  };
 }
 
 const context = () => new InvocationContext({ functionName: 'fanOutVerdict', logHandler: () => undefined });
@@ -42,7 +46,10 @@ async function allRows(verdictId: string): Promise<RemediationRecord[]> {
   const rows: RemediationRecord[] = [];
   let token: string | undefined;
   do {
-    const page = await services.store.listRemediations(verdictId, { pageSize: 1000, continuationToken: token });
+    const page = await services.store.listRemediations(verdictId, {
+      pageSize: 1000,
+      continuationToken: token,
+    });
     rows.push(...page.items);
     token = page.continuationToken;
   } while (token);
@@ -56,15 +63,21 @@ describe('fanOutVerdict', () => {
 
     const rows = await allRows(message.verdictId);
     expect(rows).toHaveLength(12);
-    expect(rows.every((r) => r.status === 'pending' && r.action === 'softDelete' && r.attempts === 0)).toBe(true);
+    expect(rows.every((r) => r.status === 'pending' && r.action === 'softDelete' && r.attempts === 0)).toBe(
+      true,
+    );
     expect(new Set(rows.map((r) => r.rowKey)).size).toBe(12);
     expect(queue.stats('remediations').active).toBe(12);
 
     const delivered: { sessionId: string | undefined; body: RemediationMessage }[] = [];
-    const processor = queue.process('remediations', (m) => {
-      delivered.push({ sessionId: m.sessionId, body: m.body as RemediationMessage });
-      return Promise.resolve();
-    }, { sessions: true });
+    const processor = queue.process(
+      'remediations',
+      (m) => {
+        delivered.push({ sessionId: m.sessionId, body: m.body as RemediationMessage });
+        return Promise.resolve();
+      },
+      { sessions: true },
+    );
     await queue.idle();
     await processor.stop();
     expect(delivered).toHaveLength(12);
@@ -72,7 +85,12 @@ describe('fanOutVerdict', () => {
     expect(new Set(delivered.map((d) => `${d.body.recipient} ${d.body.internetMessageId}`)).size).toBe(12);
 
     const verdict = await services.store.getVerdict(message.verdictId);
-    expect(verdict).toMatchObject({ status: 'fannedOut', recipients: 12, action: 'softDelete', mode: 'enforce' });
+    expect(verdict).toMatchObject({
+      status: 'fannedOut',
+      recipients: 12,
+      action: 'softDelete',
+      mode: 'enforce',
+    });
   });
 
   it('creates no second row and no second message when the verdicts message is redelivered', async () => {
@@ -116,23 +134,44 @@ describe('fanOutVerdict', () => {
 
   it('counts a recipient listed twice for the same message once', async () => {
     const message = verdictMessage(
-      VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: ['Alice@contoso.com', 'alice@contoso.com', 'bob@contoso.com'] }] }),
+      VerdictChangeMother.malicious({
+        messages: [
+          {
+            internetMessageId: '<m1@x>',
+            recipients: ['Alice@contoso.com', 'alice@contoso.com', 'bob@contoso.com'],
+          },
+        ],
+      }),
     );
     await fanOutVerdict(message, context());
-    expect((await allRows(message.verdictId)).map((r) => r.recipient).sort()).toEqual(['alice@contoso.com', 'bob@contoso.com']);
+    expect((await allRows(message.verdictId)).map((r) => r.recipient).sort()).toEqual([
+      'alice@contoso.com',
+      'bob@contoso.com',
+    ]);
   });
 
   it('completes a verdict without messages at once, with no rows', async () => {
     const message = verdictMessage(VerdictChangeMother.malicious({ messages: undefined }));
     await fanOutVerdict(message, context());
-    expect(await services.store.getVerdict(message.verdictId)).toMatchObject({ status: 'completed', recipients: 0 });
+    expect(await services.store.getVerdict(message.verdictId)).toMatchObject({
+      status: 'completed',
+      recipients: 0,
+    });
   });
 
   it('fails the delivery (for redelivery, then dead-letter and replay) while no configuration has been applied', async () => {
     const fresh = testServices({ tablesConnection: azurite.connectionString, queue });
-    const unconfigured: Services = { ...fresh, configStore: { get: () => Promise.resolve(undefined), put: () => Promise.reject(new Error('read only')) } };
+    const unconfigured: Services = {
+      ...fresh,
+      configStore: {
+        get: () => Promise.resolve(undefined),
+        put: () => Promise.reject(new Error('read only')),
+      },
+    };
     useServices(unconfigured);
-    await expect(fanOutVerdict(verdictMessage(VerdictChangeMother.malicious()), context())).rejects.toThrow(/No configuration document/);
+    await expect(fanOutVerdict(verdictMessage(VerdictChangeMother.malicious()), context())).rejects.toThrow(
+      /No configuration document/,
+    );
   });
 
   it('refuses a message that is not a verdict, so it ends in the dead-letter queue', async () => {

@@ -23,7 +23,10 @@ beforeAll(async () => {
   useServices(services);
   verdictId = newVerdictId();
   const change = verdictChangeSchema.parse(VerdictChangeMother.withRecipients(5));
-  await fanOutVerdict({ verdictId, acceptedAt: new Date().toISOString(), change }, new InvocationContext({ logHandler: () => undefined }));
+  await fanOutVerdict(
+    { verdictId, acceptedAt: new Date().toISOString(), change },
+    new InvocationContext({ logHandler: () => undefined }),
+  );
 });
 afterAll(async () => {
   useServices(undefined);
@@ -33,7 +36,10 @@ afterAll(async () => {
 function get(path: string): Promise<HttpResponseInit> {
   const url = new URL(`http://localhost:7071/api/${path}`);
   const id = url.pathname.split('/')[3] ?? '';
-  return getVerdict(new HttpRequest({ method: 'GET', url: url.toString(), params: { id } }), new InvocationContext({ logHandler: () => undefined }));
+  return getVerdict(
+    new HttpRequest({ method: 'GET', url: url.toString(), params: { id } }),
+    new InvocationContext({ logHandler: () => undefined }),
+  );
 }
 
 type Body = {
@@ -50,7 +56,17 @@ describe('GET /api/verdicts/{id}', () => {
     const response = await get(`verdicts/${verdictId}`);
     expect(response.status).toBe(200);
     expect(body(response).verdict).toMatchObject({ verdictId, status: 'fannedOut', recipients: 5 });
-    expect(body(response).remediations.map((r) => r.recipient).sort()).toEqual(['user1@contoso.com', 'user2@contoso.com', 'user3@contoso.com', 'user4@contoso.com', 'user5@contoso.com']);
+    expect(
+      body(response)
+        .remediations.map((r) => r.recipient)
+        .sort(),
+    ).toEqual([
+      'user1@contoso.com',
+      'user2@contoso.com',
+      'user3@contoso.com',
+      'user4@contoso.com',
+      'user5@contoso.com',
+    ]);
   });
 
   it('pages the rows with a continuation token and a next link', async () => {

@@ -23,7 +23,9 @@ beforeEach(async () => {
   queue = new InMemoryQueue();
   useServices(testServices({ tablesConnection: azurite.connectionString, queue }));
   for (const table of ['Verdicts', 'VerdictEvents']) {
-    const client = TableClient.fromConnectionString(azurite.connectionString, table, { allowInsecureConnection: true });
+    const client = TableClient.fromConnectionString(azurite.connectionString, table, {
+      allowInsecureConnection: true,
+    });
     await client.deleteTable().catch(() => undefined);
   }
   useServices(testServices({ tablesConnection: azurite.connectionString, queue }));
@@ -36,14 +38,19 @@ function post(body: string | Buffer, contentType = 'application/json'): Promise<
     headers: { 'content-type': contentType },
     body: typeof body === 'string' ? { string: body } : { bytes: body },
   });
-  return ingestVerdict(request, new InvocationContext({ functionName: 'ingestVerdict', logHandler: () => undefined }));
+  return ingestVerdict(
+    request,
+    new InvocationContext({ functionName: 'ingestVerdict', logHandler: () => undefined }),
+  );
 }
 
 async function verdictRows(): Promise<number> {
-  const client = TableClient.fromConnectionString(azurite.connectionString, 'Verdicts', { allowInsecureConnection: true });
+  const client = TableClient.fromConnectionString(azurite.connectionString, 'Verdicts', {
+    allowInsecureConnection: true,
+  });
   let n = 0;
   try {
-    for await (const _ of client.listEntities()) n++;
+    for await (const page of client.listEntities().byPage()) n += page.length;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return 0;
     throw error;
@@ -52,7 +59,10 @@ async function verdictRows(): Promise<number> {
 }
 
 const queued = () => queue.stats('verdicts').active;
-const bodyOf = (r: HttpResponseInit) => r.jsonBody as Record<string, unknown> & { error: { code: string; message: string; details: { path: string; message: string }[] } };
+const bodyOf = (r: HttpResponseInit) =>
+  r.jsonBody as Record<string, unknown> & {
+    error: { code: string; message: string; details: { path: string; message: string }[] };
+  };
 
 describe('POST /api/verdicts', () => {
   it('answers 202 with a verdict id and status URL once the verdict is on the queue, and records it as accepted', async () => {
@@ -77,7 +87,9 @@ describe('POST /api/verdicts', () => {
   });
 
   it('accepts an array of verdicts and answers with one entry each', async () => {
-    const response = await post(JSON.stringify([VerdictChangeMother.malicious(), VerdictChangeMother.malicious()]));
+    const response = await post(
+      JSON.stringify([VerdictChangeMother.malicious(), VerdictChangeMother.malicious()]),
+    );
     expect(response.status).toBe(202);
     expect((bodyOf(response).verdicts as unknown[]).length).toBe(2);
     expect(queued()).toBe(2);
@@ -91,41 +103,116 @@ describe('POST /api/verdicts', () => {
     ['verdict unknown', VerdictChangeMother.malicious({ verdict: 'evil' }), 'verdict'],
     ['previousVerdict unknown', VerdictChangeMother.malicious({ previousVerdict: 'meh' }), 'previousVerdict'],
     ['observedAt not ISO 8601', VerdictChangeMother.malicious({ observedAt: 'yesterday' }), 'observedAt'],
-    ['threat without sha256 or url', VerdictChangeMother.malicious({ threat: { filename: 'x.exe' } }), 'threat'],
-    ['sha256 of 63 hex digits', VerdictChangeMother.malicious({ threat: { sha256: 'a'.repeat(63) } }), 'threat.sha256'],
-    ['sha256 not hex', VerdictChangeMother.malicious({ threat: { sha256: 'g'.repeat(64) } }), 'threat.sha256'],
+    [
+      'threat without sha256 or url',
+      VerdictChangeMother.malicious({ threat: { filename: 'x.exe' } }),
+      'threat',
+    ],
+    [
+      'sha256 of 63 hex digits',
+      VerdictChangeMother.malicious({ threat: { sha256: 'a'.repeat(63) } }),
+      'threat.sha256',
+    ],
+    [
+      'sha256 not hex',
+      VerdictChangeMother.malicious({ threat: { sha256: 'g'.repeat(64) } }),
+      'threat.sha256',
+    ],
     ['url not a URL', VerdictChangeMother.malicious({ threat: { url: 'not a url' } }), 'threat.url'],
-    ['more than 1,000 messages', VerdictChangeMother.malicious({ messages: Array.from({ length: 1001 }, (_, i) => ({ internetMessageId: `<m${i}@x>`, recipients: ['a@contoso.com'] })) }), 'messages'],
-    ['message id without angle brackets', VerdictChangeMother.malicious({ messages: [{ internetMessageId: 'm1@x', recipients: ['a@contoso.com'] }] }), 'messages[0].internetMessageId'],
-    ['message id with CR/LF', VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>\r\nBcc: x@y', recipients: ['a@contoso.com'] }] }), 'messages[0].internetMessageId'],
-    ['message id longer than 998', VerdictChangeMother.malicious({ messages: [{ internetMessageId: `<${'m'.repeat(995)}@x>`, recipients: ['a@contoso.com'] }] }), 'messages[0].internetMessageId'],
-    ['no recipients', VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: [] }] }), 'messages[0].recipients'],
-    ['more than 10,000 recipients', VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: Array.from({ length: 10_001 }, (_, i) => `u${i}@contoso.com`) }] }), 'messages[0].recipients'],
-    ['recipient not an address', VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: ['alice'] }] }), 'messages[0].recipients[0]'],
+    [
+      'more than 1,000 messages',
+      VerdictChangeMother.malicious({
+        messages: Array.from({ length: 1001 }, (_, i) => ({
+          internetMessageId: `<m${i}@x>`,
+          recipients: ['a@contoso.com'],
+        })),
+      }),
+      'messages',
+    ],
+    [
+      'message id without angle brackets',
+      VerdictChangeMother.malicious({
+        messages: [{ internetMessageId: 'm1@x', recipients: ['a@contoso.com'] }],
+      }),
+      'messages[0].internetMessageId',
+    ],
+    [
+      'message id with CR/LF',
+      VerdictChangeMother.malicious({
+        messages: [{ internetMessageId: '<m1@x>\r\nBcc: x@y', recipients: ['a@contoso.com'] }],
+      }),
+      'messages[0].internetMessageId',
+    ],
+    [
+      'message id longer than 998',
+      VerdictChangeMother.malicious({
+        messages: [{ internetMessageId: `<${'m'.repeat(995)}@x>`, recipients: ['a@contoso.com'] }],
+      }),
+      'messages[0].internetMessageId',
+    ],
+    [
+      'no recipients',
+      VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: [] }] }),
+      'messages[0].recipients',
+    ],
+    [
+      'more than 10,000 recipients',
+      VerdictChangeMother.malicious({
+        messages: [
+          {
+            internetMessageId: '<m1@x>',
+            recipients: Array.from({ length: 10_001 }, (_, i) => `u${i}@contoso.com`),
+          },
+        ],
+      }),
+      'messages[0].recipients',
+    ],
+    [
+      'recipient not an address',
+      VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: ['alice'] }] }),
+      'messages[0].recipients[0]',
+    ],
     ['action unknown', VerdictChangeMother.malicious({ action: 'nuke' }), 'action'],
     ['unknown field', VerdictChangeMother.malicious({ callbackUrl: 'https://evil.example' }), '$'],
     ['array of 101', Array.from({ length: 101 }, () => VerdictChangeMother.malicious()), '$'],
     ['empty array', [], '$'],
-    ['second element of an array invalid', [VerdictChangeMother.malicious(), VerdictChangeMother.malicious({ verdict: 'evil' })], '[1].verdict'],
+    [
+      'second element of an array invalid',
+      [VerdictChangeMother.malicious(), VerdictChangeMother.malicious({ verdict: 'evil' })],
+      '[1].verdict',
+    ],
   ];
-  it.each(invalid)('refuses a body with %s: 400 naming %s, nothing enqueued or written', async (_name, body, path) => {
-    const response = await post(JSON.stringify(body));
-    expect(response.status).toBe(400);
-    const { error } = bodyOf(response);
-    expect(error.code).toBe('ValidationFailed');
-    expect(error.details.map((d) => d.path)).toContain(path);
-    expect(error.details.every((d) => d.message.length > 0)).toBe(true);
-    expect(queued()).toBe(0);
-    expect(await verdictRows()).toBe(0);
-  });
+  it.each(invalid)(
+    'refuses a body with %s: 400 naming %s, nothing enqueued or written',
+    async (_name, body, path) => {
+      const response = await post(JSON.stringify(body));
+      expect(response.status).toBe(400);
+      const { error } = bodyOf(response);
+      expect(error.code).toBe('ValidationFailed');
+      expect(error.details.map((d) => d.path)).toContain(path);
+      expect(error.details.every((d) => d.message.length > 0)).toBe(true);
+      expect(queued()).toBe(0);
+      expect(await verdictRows()).toBe(0);
+    },
+  );
 
   it('lists every problem of a body at once', async () => {
-    const response = await post(JSON.stringify(VerdictChangeMother.malicious({ eventId: '', verdict: 'evil', threat: {} })));
-    expect(bodyOf(response).error.details.map((d) => d.path).sort()).toEqual(['eventId', 'threat', 'verdict']);
+    const response = await post(
+      JSON.stringify(VerdictChangeMother.malicious({ eventId: '', verdict: 'evil', threat: {} })),
+    );
+    expect(
+      bodyOf(response)
+        .error.details.map((d) => d.path)
+        .sort(),
+    ).toEqual(['eventId', 'threat', 'verdict']);
   });
 
   it('refuses a body above 1 MiB with 413', async () => {
-    const big = VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@x>', recipients: ['a@contoso.com'], subject: 'x'.repeat(1024 * 1024) }] });
+    const big = VerdictChangeMother.malicious({
+      messages: [
+        { internetMessageId: '<m1@x>', recipients: ['a@contoso.com'], subject: 'x'.repeat(1024 * 1024) },
+      ],
+    });
     const response = await post(JSON.stringify(big));
     expect(response.status).toBe(413);
     expect(bodyOf(response).error.code).toBe('PayloadTooLarge');

@@ -1,7 +1,8 @@
-import { TableClient } from '@azure/data-tables';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
+import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { captureRegistrations } from '../../local/functionsHost.js';
@@ -37,7 +38,10 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-type Status = { verdict: { status: string; succeeded: number; notFound: number; done: number; recipients: number }; remediations: { recipient: string; status: string; reason?: string; profile?: string; backend?: string }[] };
+type Status = {
+  verdict: { status: string; succeeded: number; notFound: number; done: number; recipients: number };
+  remediations: { recipient: string; status: string; reason?: string; profile?: string; backend?: string }[];
+};
 
 async function waitForCompletion(statusUrl: string): Promise<Status> {
   for (;;) {
@@ -50,27 +54,56 @@ async function waitForCompletion(statusUrl: string): Promise<Status> {
 describe('local runtime (what npm start serves)', () => {
   it('takes the sample verdict from HTTP through both queues to the sandbox mailboxes and into the tables', async () => {
     const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
-    expect(runtime.tenant.mailbox('alice@contoso.com').messages.some((m) => m.internetMessageId === sampleMessageId)).toBe(true);
+    expect(
+      runtime.tenant
+        .mailbox('alice@contoso.com')
+        .messages.some((m) => m.internetMessageId === sampleMessageId),
+    ).toBe(true);
 
-    const response = await fetch(`${api}/verdicts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleVerdict('runtime-test-1')) });
+    const response = await fetch(`${api}/verdicts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(sampleVerdict('runtime-test-1')),
+    });
     expect(response.status).toBe(202);
     const accepted = (await response.json()) as { verdictId: string; statusUrl: string };
 
     const status = await waitForCompletion(accepted.statusUrl);
-    expect(status.verdict).toMatchObject({ status: 'completed', recipients: 3, succeeded: 2, notFound: 1, done: 3 });
+    expect(status.verdict).toMatchObject({
+      status: 'completed',
+      recipients: 3,
+      succeeded: 2,
+      notFound: 1,
+      done: 3,
+    });
     const byRecipient = Object.fromEntries(status.remediations.map((r) => [r.recipient, r]));
-    expect(byRecipient['alice@contoso.com']).toMatchObject({ status: 'succeeded', profile: 'sandbox-online', backend: 'graph' });
+    expect(byRecipient['alice@contoso.com']).toMatchObject({
+      status: 'succeeded',
+      profile: 'sandbox-online',
+      backend: 'graph',
+    });
     expect(byRecipient['bob@contoso.com']).toMatchObject({ status: 'succeeded' });
     expect(byRecipient['carol@contoso.com']).toMatchObject({ status: 'notFound', reason: 'MessageNotFound' });
 
     const visible = (address: string) =>
-      runtime.tenant.mailbox(address).messages.filter((m) => m.internetMessageId === sampleMessageId && !['recoverableitemsdeletions'].includes(folderName(address, m.folderId)));
+      runtime.tenant
+        .mailbox(address)
+        .messages.filter(
+          (m) =>
+            m.internetMessageId === sampleMessageId &&
+            !['recoverableitemsdeletions'].includes(folderName(address, m.folderId)),
+        );
     expect(visible('alice@contoso.com')).toEqual([]);
     expect(visible('bob@contoso.com')).toEqual([]);
 
-    const table = TableClient.fromConnectionString(runtime.tableConnectionString, 'Remediations', { allowInsecureConnection: true });
+    const table = TableClient.fromConnectionString(runtime.tableConnectionString, 'Remediations', {
+      allowInsecureConnection: true,
+    });
     const rows: { Status: string }[] = [];
-    for await (const row of table.listEntities<{ Status: string }>({ queryOptions: { filter: `PartitionKey eq '${accepted.verdictId}'` } })) rows.push(row);
+    for await (const row of table.listEntities<{ Status: string }>({
+      queryOptions: { filter: `PartitionKey eq '${accepted.verdictId}'` },
+    }))
+      rows.push(row);
     expect(rows.map((r) => r.Status).sort()).toEqual(['notFound', 'succeeded', 'succeeded']);
     expect(lines.some((l) => l.includes('fan-out complete'))).toBe(true);
   });

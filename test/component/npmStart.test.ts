@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { sampleMessageId } from '../../local/sampleTenant.js';
@@ -28,10 +29,19 @@ function waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(startScript)) throw new Error('dist/local/start.js is missing: `npm test` builds first (pretest); run `npm run build`.');
+  if (!existsSync(startScript))
+    throw new Error(
+      'dist/local/start.js is missing: `npm test` builds first (pretest); run `npm run build`.',
+    );
   dataDir = mkdtempSync(path.join(tmpdir(), 'clawback-start-'));
   child = spawn(process.execPath, [startScript], {
-    env: { ...process.env, CLAWBACK_PORT: '0', CLAWBACK_TABLE_PORT: '0', CLAWBACK_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: '' },
+    env: {
+      ...process.env,
+      CLAWBACK_PORT: '0',
+      CLAWBACK_TABLE_PORT: '0',
+      CLAWBACK_DATA_DIR: dataDir,
+      NODE_EXTRA_CA_CERTS: '',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -54,11 +64,18 @@ describe('npm start', () => {
     const curl = /curl -s -X POST (\S+) -H 'Content-Type: application\/json' -d '(.+)'/.exec(output);
     expect(curl).not.toBeNull();
     const [, url = '', body = ''] = curl ?? [];
-    const response = await fetch(url.replace('localhost', '127.0.0.1'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const response = await fetch(url.replace('localhost', '127.0.0.1'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
     expect(response.status).toBe(202);
     const { statusUrl } = (await response.json()) as { statusUrl: string };
 
-    let status: { verdict: { status: string; succeeded: number }; remediations: { recipient: string; status: string }[] };
+    let status: {
+      verdict: { status: string; succeeded: number };
+      remediations: { recipient: string; status: string }[];
+    };
     do {
       await new Promise((r) => setTimeout(r, 100));
       status = (await (await fetch(statusUrl.replace('localhost', '127.0.0.1'))).json()) as typeof status;
@@ -66,13 +83,16 @@ describe('npm start', () => {
     expect(status.verdict.succeeded).toBe(2);
     expect(status.remediations.find((r) => r.recipient === 'alice@contoso.com')?.status).toBe('succeeded');
 
-    const mailboxUrl = /curl -s (http:\/\/localhost:\d+\/sandbox\/mailboxes\/alice@contoso\.com)/.exec(output)?.[1] ?? '';
+    const mailboxUrl =
+      /curl -s (http:\/\/localhost:\d+\/sandbox\/mailboxes\/alice@contoso\.com)/.exec(output)?.[1] ?? '';
     const mailbox = (await (await fetch(mailboxUrl.replace('localhost', '127.0.0.1'))).json()) as {
       folders: { id: string; wellKnownName?: string }[];
       messages: { internetMessageId: string; folderId: string }[];
     };
     const inbox = mailbox.folders.find((f) => f.wellKnownName === 'inbox')?.id;
-    expect(mailbox.messages.filter((m) => m.internetMessageId === sampleMessageId && m.folderId === inbox)).toEqual([]);
+    expect(
+      mailbox.messages.filter((m) => m.internetMessageId === sampleMessageId && m.folderId === inbox),
+    ).toEqual([]);
     expect(output).toMatch(/remediation finished status=succeeded/);
   });
 });

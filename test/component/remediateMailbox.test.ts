@@ -3,8 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { fanOutVerdict } from '../../functions/fanOutVerdict.js';
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
-import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { type Services, useServices } from '../../shared/composition.js';
+import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { ClawbackError } from '../../shared/errors.js';
 import type { RemediationRecord } from '../../shared/ports/results.js';
 import { InMemoryQueue, type ReceivedMessage } from '../../shared/queue/inMemoryQueue.js';
@@ -29,7 +29,10 @@ afterAll(async () => {
   await azurite.stop();
 });
 
-async function setUp(config: Partial<ConfigDocumentInput> = {}, backends?: Record<string, InMemoryMailBackend>): Promise<void> {
+async function setUp(
+  config: Partial<ConfigDocumentInput> = {},
+  backends?: Record<string, InMemoryMailBackend>,
+): Promise<void> {
   queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   backend = new InMemoryMailBackend();
@@ -43,23 +46,33 @@ async function setUp(config: Partial<ConfigDocumentInput> = {}, backends?: Recor
 }
 beforeEach(() => setUp());
 
-const context = () => new InvocationContext({ functionName: 'remediateMailbox', logHandler: () => undefined });
+const context = () =>
+  new InvocationContext({ functionName: 'remediateMailbox', logHandler: () => undefined });
 
 /** Fans a verdict out and returns its id and the remediations messages (not yet delivered). */
-async function fannedOut(change: Record<string, unknown>): Promise<{ verdictId: string; messages: RemediationMessage[] }> {
+async function fannedOut(
+  change: Record<string, unknown>,
+): Promise<{ verdictId: string; messages: RemediationMessage[] }> {
   sequence += 1;
   const verdictId = `${String(8_000_000_000_000 - sequence).padStart(13, '0')}-0123456789`;
-  await fanOutVerdict({ verdictId, acceptedAt: new Date().toISOString(), change: verdictChangeSchema.parse(change) }, new InvocationContext({ logHandler: () => undefined }));
+  await fanOutVerdict(
+    { verdictId, acceptedAt: new Date().toISOString(), change: verdictChangeSchema.parse(change) },
+    new InvocationContext({ logHandler: () => undefined }),
+  );
   return { verdictId, messages: await drain() };
 }
 
 /** Takes every deliverable message off `remediations` without running the function. */
 async function drain(): Promise<RemediationMessage[]> {
   const taken: ReceivedMessage[] = [];
-  const processor = queue.process('remediations', (m) => {
-    taken.push(m);
-    return Promise.resolve();
-  }, { sessions: true });
+  const processor = queue.process(
+    'remediations',
+    (m) => {
+      taken.push(m);
+      return Promise.resolve();
+    },
+    { sessions: true },
+  );
   await queue.idle();
   await processor.stop();
   return taken.map((m) => m.body as RemediationMessage);
@@ -72,7 +85,9 @@ async function row(verdictId: string, message: RemediationMessage): Promise<Reme
 }
 
 const oneRecipient = (recipient = 'alice@contoso.com') =>
-  VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@mail.example.com>', recipients: [recipient] }] });
+  VerdictChangeMother.malicious({
+    messages: [{ internetMessageId: '<m1@mail.example.com>', recipients: [recipient] }],
+  });
 
 describe('remediateMailbox', () => {
   it('applies the action, records succeeded with profile, backend, folder and attempts, and completes the verdict', async () => {
@@ -105,7 +120,9 @@ describe('remediateMailbox', () => {
   });
 
   it('acts on every copy in the mailbox', async () => {
-    backend.deliver('alice@contoso.com', '<m1@mail.example.com>').deliver('alice@contoso.com', '<m1@mail.example.com>', 'Invoices');
+    backend
+      .deliver('alice@contoso.com', '<m1@mail.example.com>')
+      .deliver('alice@contoso.com', '<m1@mail.example.com>', 'Invoices');
     const { verdictId, messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     expect(backend.actions).toHaveLength(2);
@@ -116,7 +133,10 @@ describe('remediateMailbox', () => {
     backend.deliver('alice@contoso.com', '<other@mail.example.com>');
     const { verdictId, messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'notFound', reason: 'MessageNotFound' });
+    expect(await row(verdictId, messages[0]!)).toMatchObject({
+      status: 'notFound',
+      reason: 'MessageNotFound',
+    });
     expect(await services.store.getVerdict(verdictId)).toMatchObject({ notFound: 1, status: 'completed' });
   });
 
@@ -144,24 +164,42 @@ describe('remediateMailbox', () => {
     const r = await row(verdictId, messages[0]!);
     expect(r).toMatchObject({ status: 'failed', reason: 'NoProfileMapped' });
     expect(r.detail).toMatch(/unmapped\.example/);
-    expect(await services.store.getVerdict(verdictId)).toMatchObject({ failed: 1, status: 'completedWithFailures' });
+    expect(await services.store.getVerdict(verdictId)).toMatchObject({
+      failed: 1,
+      status: 'completedWithFailures',
+    });
   });
 
   it('records a permanent failure at once with its reason and detail', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    backend.failNext('alice@contoso.com', new ClawbackError('PermissionError', 'The app lacks Mail.ReadWrite.'));
+    backend.failNext(
+      'alice@contoso.com',
+      new ClawbackError('PermissionError', 'The app lacks Mail.ReadWrite.'),
+    );
     const { verdictId, messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'failed', reason: 'PermissionError', detail: 'The app lacks Mail.ReadWrite.', attempts: 1 });
+    expect(await row(verdictId, messages[0]!)).toMatchObject({
+      status: 'failed',
+      reason: 'PermissionError',
+      detail: 'The app lacks Mail.ReadWrite.',
+      attempts: 1,
+    });
     expect(queue.stats('remediations').scheduled).toBe(0);
   });
 
   it('schedules the next attempt after Retry-After on a transient failure and succeeds on it', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    backend.failNext('alice@contoso.com', new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 5 }));
+    backend.failNext(
+      'alice@contoso.com',
+      new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 5 }),
+    );
     const { verdictId, messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'pending', reason: 'Throttled', attempts: 1 });
+    expect(await row(verdictId, messages[0]!)).toMatchObject({
+      status: 'pending',
+      reason: 'Throttled',
+      attempts: 1,
+    });
 
     const [retry] = await drain();
     expect(retry).toMatchObject({ attempt: 2, rowKey: messages[0]!.rowKey });
@@ -171,7 +209,10 @@ describe('remediateMailbox', () => {
 
   it('ignores a stale redelivery of an attempt whose retry is already scheduled', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    backend.failNext('alice@contoso.com', new ClawbackError('ConnectionError', 'reset', { retryable: true, retryAfterMs: 5 }));
+    backend.failNext(
+      'alice@contoso.com',
+      new ClawbackError('ConnectionError', 'reset', { retryable: true, retryAfterMs: 5 }),
+    );
     const { messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     await remediateMailbox(messages[0], context());
@@ -180,7 +221,8 @@ describe('remediateMailbox', () => {
 
   it('gives up after maxAttempts while throttled and records Throttled', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    const throttled = () => new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 1 });
+    const throttled = () =>
+      new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 1 });
     backend.failNext('alice@contoso.com', throttled(), throttled(), throttled());
     const { verdictId, messages } = await fannedOut(oneRecipient());
     let next: RemediationMessage | undefined = messages[0];
@@ -206,15 +248,28 @@ describe('remediateMailbox', () => {
     );
     const { verdictId, messages } = await fannedOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'succeeded', profile: 'contoso-second', backend: 'ews' });
+    expect(await row(verdictId, messages[0]!)).toMatchObject({
+      status: 'succeeded',
+      profile: 'contoso-second',
+      backend: 'ews',
+    });
     expect(online.finds).toEqual(['alice@contoso.com']);
   });
 
   it('counts each of many concurrent completions exactly once', async () => {
     const recipients = Array.from({ length: 20 }, (_, i) => `u${i}@contoso.com`);
     for (const r of recipients) backend.deliver(r, '<m1@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(VerdictChangeMother.malicious({ messages: [{ internetMessageId: '<m1@mail.example.com>', recipients }] }));
+    const { verdictId, messages } = await fannedOut(
+      VerdictChangeMother.malicious({
+        messages: [{ internetMessageId: '<m1@mail.example.com>', recipients }],
+      }),
+    );
     await Promise.all(messages.map((m) => remediateMailbox(m, context())));
-    expect(await services.store.getVerdict(verdictId)).toMatchObject({ succeeded: 20, done: 20, recipients: 20, status: 'completed' });
+    expect(await services.store.getVerdict(verdictId)).toMatchObject({
+      succeeded: 20,
+      done: 20,
+      recipients: 20,
+      status: 'completed',
+    });
   });
 });

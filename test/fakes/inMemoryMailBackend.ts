@@ -1,5 +1,11 @@
 import { ClawbackError } from '../../shared/errors.js';
-import type { ActionOutcome, FindCriteria, FindResult, MailBackend, MailItem } from '../../shared/ports/mail.js';
+import type {
+  ActionOutcome,
+  FindCriteria,
+  FindResult,
+  MailBackend,
+  MailItem,
+} from '../../shared/ports/mail.js';
 import type { ActionName } from '../../shared/verdicts/schema.js';
 
 const destinationOf: Partial<Record<ActionName, string>> = {
@@ -47,8 +53,13 @@ export class InMemoryMailBackend implements MailBackend {
   findMessages(mailbox: string, criteria: FindCriteria): Promise<FindResult> {
     this.finds.push(mailbox);
     this.failure(mailbox);
-    if (!this.mailboxes.has(mailbox)) return Promise.reject(new ClawbackError('InvalidMailbox', `No mailbox ${mailbox}.`));
-    const items = this.items(mailbox).filter((i) => i.internetMessageId === criteria.internetMessageId && !['recoverableitemsdeletions', 'purges'].includes(i.folderId));
+    if (!this.mailboxes.has(mailbox))
+      return Promise.reject(new ClawbackError('InvalidMailbox', `No mailbox ${mailbox}.`));
+    const items = this.items(mailbox).filter(
+      (i) =>
+        i.internetMessageId === criteria.internetMessageId &&
+        !['recoverableitemsdeletions', 'purges'].includes(i.folderId),
+    );
     return Promise.resolve({ items: items.map((i) => ({ ...i })), usedFallback: false });
   }
 
@@ -58,10 +69,12 @@ export class InMemoryMailBackend implements MailBackend {
     if (!stored) return Promise.resolve({ status: 'alreadyRemediated', detail: 'gone' });
     if (action === 'none') return Promise.resolve({ status: 'succeeded', originalFolder: stored.folderId });
     const destination = destinationOf[action];
-    if (!destination) return Promise.reject(new ClawbackError('ConfigurationError', `fake does not do ${action}`));
+    if (!destination)
+      return Promise.reject(new ClawbackError('ConfigurationError', `fake does not do ${action}`));
     this.actions.push({ mailbox, action, itemId: item.id });
     const originalFolder = stored.folderId;
-    if (originalFolder === destination) return Promise.resolve({ status: 'alreadyRemediated', originalFolder });
+    if (originalFolder === destination)
+      return Promise.resolve({ status: 'alreadyRemediated', originalFolder });
     stored.folderId = destination;
     return Promise.resolve({ status: 'succeeded', originalFolder });
   }

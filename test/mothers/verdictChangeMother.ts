@@ -16,10 +16,17 @@ export const VerdictChangeMother = {
   },
 
   /** `messages` × `recipients` copies: message ids `<mN@mail.example.com>`, recipients `userN@contoso.com`. */
-  withRecipients(recipients: number, messages = 1, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  withRecipients(
+    recipients: number,
+    messages = 1,
+    overrides: Record<string, unknown> = {},
+  ): Record<string, unknown> {
     const addresses = Array.from({ length: recipients }, (_, i) => `user${i + 1}@contoso.com`);
     return VerdictChangeMother.malicious({
-      messages: Array.from({ length: messages }, (_, i) => ({ internetMessageId: `<m${i + 1}@mail.example.com>`, recipients: addresses })),
+      messages: Array.from({ length: messages }, (_, i) => ({
+        internetMessageId: `<m${i + 1}@mail.example.com>`,
+        recipients: addresses,
+      })),
       ...overrides,
     });
   },

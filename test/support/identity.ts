@@ -8,6 +8,7 @@ import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipel
 export function rewritingClient(from: string, to: string): HttpClient {
   const inner = createDefaultHttpClient();
   return {
-    sendRequest: (request) => inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
+    sendRequest: (request) =>
+      inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
   };
 }

@@ -1,8 +1,8 @@
+import type { Services } from '../../shared/composition.js';
 import type { ConfigDocument, ConfigDocumentInput, Profile } from '../../shared/config/document.js';
 import { configDocumentSchema } from '../../shared/config/document.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
-import type { Services } from '../../shared/composition.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
 import type { QueueSender } from '../../shared/ports/queue.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
@@ -19,9 +19,15 @@ export function testServices(options: {
   backendFor?: (profile: Profile, config: ConfigDocument) => MailBackend;
   secrets?: SecretSource;
 }): Services {
-  const connection = { connectionString: options.tablesConnection, options: { allowInsecureConnection: true } };
+  const connection = {
+    connectionString: options.tablesConnection,
+    options: { allowInsecureConnection: true },
+  };
   return {
-    settings: loadSettings({ CLAWBACK_RUNTIME: 'local', CLAWBACK_TABLES_CONNECTION: options.tablesConnection }),
+    settings: loadSettings({
+      CLAWBACK_RUNTIME: 'local',
+      CLAWBACK_TABLES_CONNECTION: options.tablesConnection,
+    }),
     store: new TableResultStore(connection),
     configStore: new TableConfigStore(connection, 0),
     queue: options.queue,

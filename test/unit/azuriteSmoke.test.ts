@@ -12,7 +12,9 @@ afterAll(async () => {
 });
 
 it('starts Azurite in process on a free loopback port that the Tables SDK can use', async () => {
-  const client = TableClient.fromConnectionString(azurite.connectionString, 'Smoke', { allowInsecureConnection: true });
+  const client = TableClient.fromConnectionString(azurite.connectionString, 'Smoke', {
+    allowInsecureConnection: true,
+  });
   await client.createTable();
   await client.upsertEntity({ partitionKey: 'p', rowKey: 'r', Value: 'x' });
   const entity = await client.getEntity<{ Value: string }>('p', 'r');

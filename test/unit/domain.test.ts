@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
+import { ClawbackError } from '../../shared/errors.js';
 import { chunks, countRecipientCopies, recipientCopies } from '../../shared/recipients/plan.js';
 import { decideAction } from '../../shared/remediation/policy.js';
 import { retryDelayMs } from '../../shared/remediation/remediate.js';
-import { ClawbackError } from '../../shared/errors.js';
 import { isVerdictId, newVerdictId, remediationRowKey, sanitizeKey } from '../../shared/verdicts/ids.js';
 import { configDocument } from '../support/services.js';
 
@@ -37,7 +37,10 @@ describe('policy', () => {
   });
 
   it('uses the policy action and mode for the verdict', () => {
-    expect(decideAction(config, { verdict: 'suspicious' })).toEqual({ action: 'moveToJunk', mode: 'simulate' });
+    expect(decideAction(config, { verdict: 'suspicious' })).toEqual({
+      action: 'moveToJunk',
+      mode: 'simulate',
+    });
     expect(decideAction(config, { verdict: 'malicious' })).toEqual({ action: 'quarantine', mode: 'enforce' });
   });
 
@@ -62,7 +65,11 @@ describe('fan-out plan', () => {
       { internetMessageId: '<a@x>', recipients: ['u1@x.com', 'u2@x.com', 'u1@x.com'] },
       { internetMessageId: '<a@x>', recipients: ['u2@x.com', 'u3@x.com'] },
     ];
-    expect([...recipientCopies(messages)].map((c) => c.recipient)).toEqual(['u1@x.com', 'u2@x.com', 'u3@x.com']);
+    expect([...recipientCopies(messages)].map((c) => c.recipient)).toEqual([
+      'u1@x.com',
+      'u2@x.com',
+      'u3@x.com',
+    ]);
     expect(countRecipientCopies(messages)).toBe(3);
   });
 
@@ -73,7 +80,9 @@ describe('fan-out plan', () => {
 
 describe('retry backoff', () => {
   it("honours the server's Retry-After when it gave one", () => {
-    expect(retryDelayMs(new ClawbackError('Throttled', 'x', { retryable: true, retryAfterMs: 7000 }), 1)).toBe(7000);
+    expect(
+      retryDelayMs(new ClawbackError('Throttled', 'x', { retryable: true, retryAfterMs: 7000 }), 1),
+    ).toBe(7000);
   });
 
   it('otherwise grows exponentially from 30 s with jitter', () => {

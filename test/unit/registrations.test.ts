@@ -16,15 +16,48 @@ async function registrations(): Promise<RegisteredFunction[]> {
 describe('function registrations (what the Azure Functions host receives)', () => {
   it('registers the five foundation functions with the bindings Azure and the local runtime share', async () => {
     const byName = new Map((await registrations()).map((r) => [r.name, r]));
-    expect([...byName.keys()].sort()).toEqual(['fanOutVerdict', 'getVerdict', 'health', 'ingestVerdict', 'remediateMailbox']);
+    expect([...byName.keys()].sort()).toEqual([
+      'fanOutVerdict',
+      'getVerdict',
+      'health',
+      'ingestVerdict',
+      'remediateMailbox',
+    ]);
 
-    expect(byName.get('ingestVerdict')?.trigger).toMatchObject({ type: 'httpTrigger', direction: 'in', route: 'verdicts', methods: ['POST'], authLevel: 'function' });
-    expect(byName.get('getVerdict')?.trigger).toMatchObject({ type: 'httpTrigger', route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' });
-    expect(byName.get('health')?.trigger).toMatchObject({ type: 'httpTrigger', route: 'health', methods: ['GET'], authLevel: 'anonymous' });
-    expect(byName.get('fanOutVerdict')?.trigger).toMatchObject({ type: 'serviceBusTrigger', direction: 'in', queueName: 'verdicts', connection: 'ServiceBusConnection' });
+    expect(byName.get('ingestVerdict')?.trigger).toMatchObject({
+      type: 'httpTrigger',
+      direction: 'in',
+      route: 'verdicts',
+      methods: ['POST'],
+      authLevel: 'function',
+    });
+    expect(byName.get('getVerdict')?.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'verdicts/{id}',
+      methods: ['GET'],
+      authLevel: 'function',
+    });
+    expect(byName.get('health')?.trigger).toMatchObject({
+      type: 'httpTrigger',
+      route: 'health',
+      methods: ['GET'],
+      authLevel: 'anonymous',
+    });
+    expect(byName.get('fanOutVerdict')?.trigger).toMatchObject({
+      type: 'serviceBusTrigger',
+      direction: 'in',
+      queueName: 'verdicts',
+      connection: 'ServiceBusConnection',
+    });
     expect(byName.get('fanOutVerdict')?.trigger.isSessionsEnabled).toBeFalsy();
-    expect(byName.get('remediateMailbox')?.trigger).toMatchObject({ type: 'serviceBusTrigger', queueName: 'remediations', connection: 'ServiceBusConnection', isSessionsEnabled: true });
-    for (const http of ['ingestVerdict', 'getVerdict', 'health']) expect(byName.get(http)?.bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
+    expect(byName.get('remediateMailbox')?.trigger).toMatchObject({
+      type: 'serviceBusTrigger',
+      queueName: 'remediations',
+      connection: 'ServiceBusConnection',
+      isSessionsEnabled: true,
+    });
+    for (const http of ['ingestVerdict', 'getVerdict', 'health'])
+      expect(byName.get(http)?.bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
   });
 
   it('takes routes, queue names and the connection setting from the one definition in shared/bindings', () => {
