@@ -41,8 +41,7 @@ export function fallbackFilter(criteria: FallbackCriteria): string {
   ].join(' and ');
 }
 
-// Graph returns `id` with every $select, so it is not listed.
-export const messageSelect = 'internetMessageId,parentFolderId,isRead,subject';
+export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject';
 export const messagePageSize = 100;
 
 /** The query string of a message search; built here because the SDK's `.filter()` does not encode. */
