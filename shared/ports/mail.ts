@@ -40,6 +40,12 @@ export interface ActionOutcome {
   detail?: string | undefined;
 }
 
+/** What a successful connection test reached: the mailbox's root folder (Top of Information Store). */
+export interface ConnectionCheck {
+  rootFolderId: string;
+  rootFolderName?: string | undefined;
+}
+
 /**
  * The port every mail backend (Graph, EWS) implements. Adapters throw only `ClawbackError`, whose
  * `code` is the SPEC reason and whose `retryable` decides whether the remediation is retried.
@@ -47,5 +53,36 @@ export interface ActionOutcome {
 export interface MailBackend {
   readonly kind: 'graph' | 'ews';
   findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult>;
-  applyAction(mailbox: string, item: MailItem, action: ActionName, options?: CallOptions): Promise<ActionOutcome>;
+  applyAction(
+    mailbox: string,
+    item: MailItem,
+    action: ActionName,
+    options?: CallOptions,
+  ): Promise<ActionOutcome>;
+  /**
+   * Acquires the credential, opens the mailbox and reads its root folder, failing with the same
+   * ClawbackError a remediation would meet. Optional: without it, a test connection searches the mailbox.
+   */
+  testConnection?(mailbox: string, options?: CallOptions): Promise<ConnectionCheck>;
+  /**
+   * Puts back the copies an earlier remediation moved (`previous` is what its row recorded): from the
+   * quarantine folder or mailbox, Deleted Items, Junk or Recoverable Items to `previous.originalFolder`.
+   * A copy already back counts as alreadyRemediated; hard-deleted or forwarded copies are not the
+   * backend's concern (the use case records them as notReversible before calling).
+   */
+  restoreMessage?(mailbox: string, criteria: FindCriteria, previous: PreviousRemediation, options?: CallOptions): Promise<ActionOutcome>;
+  /**
+   * Tells whether an address is a mailbox or a group / distribution list, and for a group lists the
+   * member mailboxes (nested groups flattened, every page read).
+   */
+  expandRecipient?(address: string, options?: CallOptions): Promise<RecipientExpansion>;
 }
+
+/** What an earlier, reversible remediation of the same copy recorded. */
+export interface PreviousRemediation {
+  action: ActionName;
+  originalFolder?: string | undefined;
+  quarantineLocation?: string | undefined;
+}
+
+export type RecipientExpansion = { kind: 'mailbox' } | { kind: 'group'; displayName?: string | undefined; members: string[] };
