@@ -1,15 +1,17 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
 
 import type { ConfigDocument, Profile } from '../config/document.js';
-import { ClawbackError } from '../errors.js';
 import type { MailBackend } from '../ports/mail.js';
 import type { SecretSource } from '../ports/secrets.js';
+import { createEwsMailBackend } from './ews/ewsMailBackend.js';
 import { createGraphMailBackend } from './graph/graphMailBackend.js';
 
 export interface MailBackendFactoryDeps {
   secrets: SecretSource;
   /** Reaches a sandbox or fake token endpoint; production leaves it unset. */
   identityHttpClient?: HttpClient;
+  /** An extra CA the EWS client trusts besides the profile's trustedCa (the local on-premises sandbox). */
+  ewsCa?: string;
   log?: (line: string) => void;
 }
 
@@ -47,9 +49,10 @@ function build(profile: Profile, config: ConfigDocument, deps: MailBackendFactor
         identityHttpClient: deps.identityHttpClient,
       });
     case 'ews':
-      throw new ClawbackError(
-        'ConfigurationError',
-        `Profile "${profile.name}" is an EWS profile; EWS support is not part of this build yet.`,
-      );
+      return createEwsMailBackend(profile, {
+        ...common,
+        timeoutSeconds: config.settings.ewsTimeoutSeconds,
+        ...(deps.ewsCa ? { xhrOptions: { ca: deps.ewsCa } } : {}),
+      });
   }
 }
