@@ -31,5 +31,7 @@ export const tables = {
   remediations: 'Remediations',
   deliveries: 'Deliveries',
   verdictEvents: 'VerdictEvents',
+  /** Every copy Clawback changed, by threat: what a clean verdict restores. */
+  remediatedCopies: 'RemediatedCopies',
   config: 'Configuration',
 } as const;

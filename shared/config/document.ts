@@ -1,16 +1,44 @@
-import { z } from 'zod';
+import { domainToASCII } from 'node:url';
+
+import { z, type ZodError } from 'zod';
 
 import { actionNames, modes, verdictValues } from '../verdicts/schema.js';
 
+/** Every limit of the configuration document, in one place, so the docs and the tests read the same numbers. */
+export const configLimits = {
+  maxAttempts: { min: 1, max: 5 },
+  graphTimeoutSeconds: { min: 15, max: 90 },
+  ewsTimeoutSeconds: { min: 15, max: 90 },
+  profiles: { min: 1, max: 50 },
+  chains: { max: 5 },
+  chainProfiles: { min: 1, max: 10 },
+  domains: { min: 1, max: 1000 },
+  sources: { max: 50 },
+  nameLength: { max: 63 },
+  sourceNameLength: { max: 64 },
+} as const;
+
+/** The catch-all key of `domains`: recipients whose domain has no mapping of its own. */
+export const catchAllDomain = 'ALL';
+
 /** A reference to a secret; only `keyVaultSecret` is accepted when the app runs in Azure. */
 export const secretRefSchema = z.union([
-  z.object({ keyVaultSecret: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name') }).strict(),
+  z
+    .object({ keyVaultSecret: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, 'must be a Key Vault secret name') })
+    .strict(),
   z.object({ file: z.string().min(1) }).strict(),
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict(),
+  z
+    .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') })
+    .strict(),
 ]);
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
-const profileName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and -');
+const profileName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'must be 1–63 lower-case letters, digits and -, starting with a letter or digit',
+  );
 const mailbox = z
   .string()
   .regex(/^[^\s@]+@[^\s@]+$/, 'must be an e-mail address')
@@ -77,76 +105,289 @@ export type EwsProfile = z.infer<typeof ewsProfileSchema>;
 export const profileSchema = z.discriminatedUnion('type', [graphProfileSchema, ewsProfileSchema]);
 export type Profile = z.infer<typeof profileSchema>;
 
+const settingsSchema = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(configLimits.maxAttempts.min)
+      .max(configLimits.maxAttempts.max)
+      .default(3),
+    graphTimeoutSeconds: z
+      .number()
+      .int()
+      .min(configLimits.graphTimeoutSeconds.min)
+      .max(configLimits.graphTimeoutSeconds.max)
+      .default(30),
+    ewsTimeoutSeconds: z
+      .number()
+      .int()
+      .min(configLimits.ewsTimeoutSeconds.min)
+      .max(configLimits.ewsTimeoutSeconds.max)
+      .default(30),
+    mode: z.enum(modes).default('enforce'),
+  })
+  .strict();
+
+const chainSchema = z
+  .object({
+    name: profileName,
+    profiles: z
+      .array(profileName)
+      .min(configLimits.chainProfiles.min, 'a chain lists at least one profile')
+      .max(
+        configLimits.chainProfiles.max,
+        `a chain lists at most ${configLimits.chainProfiles.max} profiles`,
+      ),
+  })
+  .strict();
+
+const policySchema = z
+  .object({ verdict: z.enum(verdictValues), action: z.enum(actionNames), mode: z.enum(modes).optional() })
+  .strict();
+
+const sourceSchema = z
+  .object({
+    name: z.string().min(1).max(configLimits.sourceNameLength.max),
+    signingSecret: secretRefSchema.optional(),
+  })
+  .strict();
+
+const domainLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * A domain as routing compares it: lower case, IDN labels in punycode (`bücher.example` →
+ * `xn--bcher-kva.example`). Undefined when it is not a host name with at least two labels.
+ */
+export function normalizeDomain(domain: string): string | undefined {
+  const ascii = domainToASCII(domain.trim().toLowerCase().replace(/\.$/, ''));
+  if (ascii === '' || ascii.length > 253) return undefined;
+  const labels = ascii.split('.');
+  return labels.length >= 2 && labels.every((l) => domainLabel.test(l)) ? ascii : undefined;
+}
+
+/** The key a `domains` entry is stored and looked up under: `ALL`, or the normalised domain. */
+function domainKey(domain: string): string | undefined {
+  return domain === catchAllDomain ? domain : normalizeDomain(domain);
+}
+
 export const configDocumentSchema = z
   .object({
-    settings: z
-      .object({
-        maxAttempts: z.number().int().min(1).max(5).default(3),
-        graphTimeoutSeconds: z.number().int().min(15).max(90).default(30),
-        ewsTimeoutSeconds: z.number().int().min(15).max(90).default(30),
-        mode: z.enum(modes).default('enforce'),
-      })
-      .strict()
-      .default({}),
-    profiles: z.array(profileSchema).min(1, 'must define at least one profile'),
+    settings: settingsSchema.default({}),
+    profiles: z
+      .array(profileSchema)
+      .min(configLimits.profiles.min, 'must define at least one profile')
+      .max(configLimits.profiles.max, `must define at most ${configLimits.profiles.max} profiles`),
     chains: z
-      .array(
-        z
-          .object({
-            name: profileName,
-            profiles: z.array(profileName).min(1).max(10, 'a chain lists at most 10 profiles'),
-          })
-          .strict(),
-      )
-      .max(5, 'at most 5 chains')
+      .array(chainSchema)
+      .max(configLimits.chains.max, `at most ${configLimits.chains.max} chains`)
       .default([]),
-    domains: z.record(z.string().min(1), profileName),
-    policies: z
-      .array(
-        z
-          .object({ verdict: z.enum(verdictValues), action: z.enum(actionNames), mode: z.enum(modes).optional() })
-          .strict(),
+    domains: z
+      .record(z.string(), profileName)
+      .refine(
+        (d) => Object.keys(d).length >= configLimits.domains.min,
+        'must map at least one domain (or ALL)',
       )
-      .default([]),
+      .refine(
+        (d) => Object.keys(d).length <= configLimits.domains.max,
+        `must map at most ${configLimits.domains.max} domains`,
+      ),
+    policies: z.array(policySchema).default([]),
     forwardTo: mailbox.optional(),
     sources: z
-      .array(z.object({ name: z.string().min(1).max(64), signingSecret: secretRefSchema.optional() }).strict())
+      .array(sourceSchema)
+      .max(configLimits.sources.max, `must list at most ${configLimits.sources.max} sources`)
       .default([]),
   })
   .strict()
   .superRefine((doc, ctx) => {
     const names = new Set<string>();
     doc.profiles.forEach((p, i) => {
-      if (names.has(p.name)) ctx.addIssue({ code: 'custom', path: ['profiles', i, 'name'], message: `duplicate profile name "${p.name}"` });
+      if (names.has(p.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', i, 'name'],
+          message: `duplicate profile name "${p.name}"`,
+        });
       names.add(p.name);
       if (p.quarantineTarget === 'mailbox' && !p.quarantineMailbox)
-        ctx.addIssue({ code: 'custom', path: ['profiles', i, 'quarantineMailbox'], message: 'is required when quarantineTarget is "mailbox"' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['profiles', i, 'quarantineMailbox'],
+          message: 'is required when quarantineTarget is "mailbox"',
+        });
     });
-    const chainNames = new Set<string>();
+    const chainNames = new Set(doc.chains.map((c) => c.name));
+    const seenChains = new Set<string>();
     doc.chains.forEach((c, i) => {
-      if (names.has(c.name) || chainNames.has(c.name))
-        ctx.addIssue({ code: 'custom', path: ['chains', i, 'name'], message: `name "${c.name}" is already used by a profile or chain` });
-      chainNames.add(c.name);
+      if (names.has(c.name) || seenChains.has(c.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chains', i, 'name'],
+          message: `name "${c.name}" is already used by a profile or chain`,
+        });
+      seenChains.add(c.name);
+      const inChain = new Set<string>();
       c.profiles.forEach((p, j) => {
-        if (!names.has(p))
-          ctx.addIssue({ code: 'custom', path: ['chains', i, 'profiles', j], message: `"${p}" is not a profile (chains list profiles only)` });
+        if (chainNames.has(p) && !names.has(p))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['chains', i, 'profiles', j],
+            message: `"${p}" is a chain; a chain lists profiles only, not other chains`,
+          });
+        else if (!names.has(p))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['chains', i, 'profiles', j],
+            message: `"${p}" is not a defined profile`,
+          });
+        if (inChain.has(p))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['chains', i, 'profiles', j],
+            message: `"${p}" is listed twice in the chain`,
+          });
+        inChain.add(p);
       });
     });
-    const seenDomains = new Set<string>();
+    const seenDomains = new Map<string, string>();
     for (const [domain, target] of Object.entries(doc.domains)) {
-      const key = domain === 'ALL' ? domain : domain.toLowerCase();
-      if (seenDomains.has(key)) ctx.addIssue({ code: 'custom', path: ['domains', domain], message: 'domain is mapped more than once' });
-      seenDomains.add(key);
+      const key = domainKey(domain);
+      if (key === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domains', domain],
+          message:
+            domain.toUpperCase() === catchAllDomain
+              ? 'write the catch-all as "ALL" in capitals'
+              : 'is not a domain name (e.g. contoso.com; internationalised names are accepted)',
+        });
+      } else {
+        const earlier = seenDomains.get(key);
+        if (earlier !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['domains', domain],
+            message: `is the same domain as "${earlier}"; map each domain once`,
+          });
+        seenDomains.set(key, domain);
+      }
       if (!names.has(target) && !chainNames.has(target))
-        ctx.addIssue({ code: 'custom', path: ['domains', domain], message: `"${target}" is neither a profile nor a chain` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['domains', domain],
+          message: `"${target}" is neither a profile nor a chain`,
+        });
     }
     const policyVerdicts = new Set<string>();
     doc.policies.forEach((p, i) => {
-      if (policyVerdicts.has(p.verdict)) ctx.addIssue({ code: 'custom', path: ['policies', i, 'verdict'], message: 'verdict has more than one policy' });
+      if (policyVerdicts.has(p.verdict))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', i, 'verdict'],
+          message: 'verdict has more than one policy',
+        });
       policyVerdicts.add(p.verdict);
       if ((p.action === 'forward' || p.action === 'forwardAndDelete') && !doc.forwardTo)
-        ctx.addIssue({ code: 'custom', path: ['policies', i, 'action'], message: 'forwarding needs forwardTo' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', i, 'action'],
+          message: 'forwarding needs forwardTo',
+        });
+      if (p.action === 'restore' && p.verdict !== 'clean')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', i, 'action'],
+          message: 'restore undoes a remediation and belongs to the "clean" verdict only',
+        });
+      if (p.verdict === 'clean' && p.action !== 'restore' && p.action !== 'none')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policies', i, 'action'],
+          message: 'a clean verdict can only restore (or do nothing); it never removes mail',
+        });
     });
-  });
-export type ConfigDocument = z.infer<typeof configDocumentSchema>;
+    const sourceNames = new Set<string>();
+    doc.sources.forEach((s, i) => {
+      if (sourceNames.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `duplicate source "${s.name}"`,
+        });
+      sourceNames.add(s.name);
+    });
+  })
+  .transform((doc) => ({
+    ...doc,
+    domains: Object.fromEntries(Object.entries(doc.domains).map(([d, t]) => [domainKey(d) ?? d, t])),
+  }));
+export type ConfigDocument = z.output<typeof configDocumentSchema>;
 export type ConfigDocumentInput = z.input<typeof configDocumentSchema>;
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+export type ConfigValidation =
+  { ok: true; document: ConfigDocument } | { ok: false; problems: ConfigProblem[] };
+
+/** `profiles[0].certificate`, the path notation every endpoint reports problems with. */
+export function formatPath(path: readonly (string | number)[]): string {
+  if (path.length === 0) return '$';
+  return path
+    .map((p) =>
+      typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`,
+    )
+    .join('')
+    .replace(/^\./, '');
+}
+
+export function zodProblems(error: ZodError): ConfigProblem[] {
+  return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+}
+
+/**
+ * Validates a whole document for the runtime it will run in. Every problem is returned, with its
+ * path, so an operator fixes them in one pass: schema problems and, in Azure, every `file` / `env`
+ * secret reference (those exist for local development, where the secrets sit on the developer's disk).
+ */
+export function validateConfigDocument(
+  input: unknown,
+  context: { runtime: 'azure' | 'local' },
+): ConfigValidation {
+  const parsed = configDocumentSchema.safeParse(input);
+  const problems = parsed.success ? [] : zodProblems(parsed.error);
+  if (context.runtime === 'azure') problems.push(...localSecretReferences(input));
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, document: parsed.data };
+}
+
+const secretFields = {
+  profiles: ['certificate', 'password', 'trustedCa'],
+  sources: ['signingSecret'],
+} as const;
+
+function localSecretReferences(input: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (typeof input !== 'object' || input === null) return problems;
+  for (const [list, fields] of Object.entries(secretFields)) {
+    const items = (input as Record<string, unknown>)[list];
+    if (!Array.isArray(items)) continue;
+    items.forEach((item: unknown, i) => {
+      if (typeof item !== 'object' || item === null) return;
+      for (const field of fields) {
+        const ref = (item as Record<string, unknown>)[field];
+        if (typeof ref !== 'object' || ref === null) continue;
+        const kind = 'file' in ref ? 'file' : 'env' in ref ? 'env' : undefined;
+        if (kind)
+          problems.push({
+            path: formatPath([list, i, field]),
+            message: `a "${kind}" secret reference works only when Clawback runs locally; in Azure use { "keyVaultSecret": "<name>" }`,
+          });
+      }
+    });
+  }
+  return problems;
+}

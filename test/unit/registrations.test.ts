@@ -1,28 +1,36 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { captureRegistrations, type RegisteredFunction, routeMatcher } from '../../local/functionsHost.js';
 import { queues, routes, serviceBusConnection } from '../../shared/bindings.js';
 
+const functionsDir = path.resolve(__dirname, '../../functions');
+
+/** Every module of functions/, as the host's `main` glob loads them. */
 async function registrations(): Promise<RegisteredFunction[]> {
   return captureRegistrations(async () => {
-    await import('../../functions/ingestVerdict.js');
-    await import('../../functions/getVerdict.js');
-    await import('../../functions/health.js');
-    await import('../../functions/fanOutVerdict.js');
-    await import('../../functions/remediateMailbox.js');
+    for (const file of readdirSync(functionsDir).filter((f) => f.endsWith('.ts')))
+      await import(path.join(functionsDir, file));
   });
 }
 
 describe('function registrations (what the Azure Functions host receives)', () => {
-  it('registers the five foundation functions with the bindings Azure and the local runtime share', async () => {
+  it('registers every function with the bindings Azure and the local runtime share', async () => {
     const byName = new Map((await registrations()).map((r) => [r.name, r]));
-    expect([...byName.keys()].sort()).toEqual([
-      'fanOutVerdict',
-      'getVerdict',
-      'health',
-      'ingestVerdict',
-      'remediateMailbox',
-    ]);
+    expect([...byName.keys()].sort()).toEqual(
+      [...Object.keys(routes), 'fanOutVerdict', 'remediateMailbox'].sort(),
+    );
+    for (const [name, route] of Object.entries(routes)) {
+      expect(byName.get(name)?.trigger, name).toMatchObject({
+        type: 'httpTrigger',
+        route: route.route,
+        methods: [...route.methods],
+        authLevel: route.authLevel,
+      });
+      expect(byName.get(name)?.bindings.$return, name).toMatchObject({ type: 'http', direction: 'out' });
+    }
 
     expect(byName.get('ingestVerdict')?.trigger).toMatchObject({
       type: 'httpTrigger',

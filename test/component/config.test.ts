@@ -1,0 +1,271 @@
+import { TableClient } from '@azure/data-tables';
+import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { getConfig, putConfig } from '../../functions/config.js';
+import { useServices } from '../../shared/composition.js';
+import { loadSettings } from '../../shared/config/settings.js';
+import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
+import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
+import { type RunningAzurite, startAzurite } from '../support/azurite.js';
+import { testServices } from '../support/services.js';
+
+let azurite: RunningAzurite;
+let runtime: 'local' | 'azure' = 'local';
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  useServices(undefined);
+  await azurite.stop();
+});
+beforeEach(async () => {
+  await TableClient.fromConnectionString(azurite.connectionString, 'Configuration', {
+    allowInsecureConnection: true,
+  })
+    .deleteTable()
+    .catch(() => undefined);
+  runtime = 'local';
+  install();
+});
+
+function install(): void {
+  const services = testServices({ tablesConnection: azurite.connectionString, queue: new InMemoryQueue() });
+  useServices({
+    ...services,
+    settings: loadSettings({
+      CLAWBACK_RUNTIME: runtime,
+      CLAWBACK_TABLES_CONNECTION: azurite.connectionString,
+      ServiceBusConnection__fullyQualifiedNamespace: 'sb.example.net',
+    }),
+  });
+}
+
+const context = () => new InvocationContext({ functionName: 'config', logHandler: () => undefined });
+
+function put(body: unknown, headers: Record<string, string> = {}, query = ''): Promise<HttpResponseInit> {
+  return putConfig(
+    new HttpRequest({
+      method: 'PUT',
+      url: `http://localhost:7071/api/config${query}`,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
+    }),
+    context(),
+  );
+}
+const get = () =>
+  getConfig(new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/config' }), context());
+
+type Body = Record<string, unknown> & {
+  error: { code: string; details?: { path: string; message: string }[] };
+  document: Record<string, unknown>;
+  version: string;
+  changed: boolean;
+};
+const bodyOf = (r: HttpResponseInit) => r.jsonBody as Body;
+
+function example(): Record<string, unknown> {
+  return {
+    settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
+    profiles: [
+      {
+        name: 'contoso-online',
+        type: 'graph',
+        tenantId: 'contoso.onmicrosoft.com',
+        clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
+        certificate: { keyVaultSecret: 'contoso-graph-cert' },
+      },
+      {
+        name: 'contoso-onprem',
+        type: 'ews',
+        ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
+        username: 'CONTOSO\\svc-clawback',
+        password: { keyVaultSecret: 'contoso-ews-password' },
+        trustedCa: { keyVaultSecret: 'contoso-ews-ca' },
+      },
+    ],
+    chains: [{ name: 'hybrid', profiles: ['contoso-online', 'contoso-onprem'] }],
+    domains: { 'contoso.com': 'hybrid', 'Bücher.example': 'contoso-online', ALL: 'contoso-online' },
+    policies: [
+      { verdict: 'malicious', action: 'quarantine' },
+      { verdict: 'clean', action: 'restore' },
+    ],
+    forwardTo: 'soc@contoso.com',
+    sources: [{ name: 'proofpoint-tap', signingSecret: { keyVaultSecret: 'tap-webhook' } }],
+  };
+}
+
+describe('GET and PUT /api/config', () => {
+  it('answers 404 before any configuration is applied', async () => {
+    const response = await get();
+    expect(response.status).toBe(404);
+    expect(bodyOf(response).error.code).toBe('ConfigNotFound');
+  });
+
+  it('applies a document and returns it with its version, secrets as references only', async () => {
+    const applied = await put(example());
+    expect(applied.status).toBe(200);
+    expect(bodyOf(applied)).toMatchObject({ changed: true, applied: true });
+    const response = await get();
+    expect(response.status).toBe(200);
+    const body = bodyOf(response);
+    expect(body.version).toBe(bodyOf(applied).version);
+    expect((response.headers as Record<string, string>).etag).toBe(`"${body.version}"`);
+    const profiles = body.document.profiles as Record<string, unknown>[];
+    expect(profiles[0]?.certificate).toEqual({ keyVaultSecret: 'contoso-graph-cert' });
+    expect(profiles[1]?.trustedCa).toEqual({ keyVaultSecret: 'contoso-ews-ca' });
+    expect(body.document.domains).toEqual({
+      'contoso.com': 'hybrid',
+      'xn--bcher-kva.example': 'contoso-online',
+      ALL: 'contoso-online',
+    });
+    expect(body.document.chains).toEqual([
+      { name: 'hybrid', profiles: ['contoso-online', 'contoso-onprem'] },
+    ]);
+    expect(body.document.forwardTo).toBe('soc@contoso.com');
+  });
+
+  it('is idempotent: the same document again keeps the version and changes nothing', async () => {
+    const first = bodyOf(await put(example()));
+    const second = bodyOf(await put(example()));
+    expect(second.version).toBe(first.version);
+    expect(second.changed).toBe(false);
+  });
+
+  it('gives a changed document a new version', async () => {
+    const first = bodyOf(await put(example()));
+    const changed = example();
+    (changed.settings as Record<string, unknown>).maxAttempts = 5;
+    const second = bodyOf(await put(changed));
+    expect(second.version).not.toBe(first.version);
+    expect(second.changed).toBe(true);
+    expect(bodyOf(await get()).document.settings).toMatchObject({ maxAttempts: 5 });
+  });
+
+  it('refuses an invalid document as a whole, listing every problem with its path, and keeps the applied one', async () => {
+    const applied = bodyOf(await put(example()));
+    const bad = example();
+    (bad.settings as Record<string, unknown>).maxAttempts = 6;
+    bad.chains = [{ name: 'hybrid', profiles: ['contoso-online', 'nope'] }];
+    const response = await put(bad);
+    expect(response.status).toBe(400);
+    expect(bodyOf(response).error.code).toBe('ValidationFailed');
+    expect(bodyOf(response).error.details?.map((d) => d.path)).toEqual(
+      expect.arrayContaining(['settings.maxAttempts', 'chains[0].profiles[1]']),
+    );
+    expect(bodyOf(await get()).version).toBe(applied.version);
+  });
+
+  it('answers 400 InvalidJson for a body that is not JSON', async () => {
+    const response = await put('{ not json');
+    expect(response.status).toBe(400);
+    expect(bodyOf(response).error.code).toBe('InvalidJson');
+  });
+
+  it('with If-Match of the current version, applies; with a stale version, answers 412 and keeps the current document', async () => {
+    const v1 = bodyOf(await put(example())).version;
+    const second = example();
+    (second.settings as Record<string, unknown>).mode = 'simulate';
+    const v2Response = await put(second, { 'if-match': `"${v1}"` });
+    expect(v2Response.status).toBe(200);
+    const v2 = bodyOf(v2Response).version;
+
+    const third = example();
+    (third.settings as Record<string, unknown>).maxAttempts = 1;
+    const stale = await put(third, { 'if-match': `"${v1}"` });
+    expect(stale.status).toBe(412);
+    expect(bodyOf(stale).error.code).toBe('VersionMismatch');
+    expect(bodyOf(await get()).version).toBe(v2);
+  });
+
+  it('a dry run validates and answers the normalised document and its version without applying it', async () => {
+    const response = await put(example(), {}, '?dryRun=true');
+    expect(response.status).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ applied: false, changed: true });
+    expect((bodyOf(response).document.domains as Record<string, string>)['xn--bcher-kva.example']).toBe(
+      'contoso-online',
+    );
+    expect((await get()).status).toBe(404);
+  });
+
+  it('in Azure, refuses file and env secret references with their paths', async () => {
+    runtime = 'azure';
+    install();
+    const doc = example();
+    (doc.profiles as Record<string, unknown>[])[0]!.certificate = { file: 'cert.pem' };
+    (doc.sources as Record<string, unknown>[])[0]!.signingSecret = { env: 'TAP_SECRET' };
+    const response = await put(doc);
+    expect(response.status).toBe(400);
+    expect(bodyOf(response).error.details?.map((d) => d.path)).toEqual([
+      'profiles[0].certificate',
+      'sources[0].signingSecret',
+    ]);
+  });
+
+  it('stores one readable row per profile, chain, domain, policy and source, plus the version row', async () => {
+    const version = bodyOf(await put(example())).version;
+    const table = TableClient.fromConnectionString(azurite.connectionString, 'Configuration', {
+      allowInsecureConnection: true,
+    });
+    const rows: Record<string, unknown>[] = [];
+    for await (const row of table.listEntities<Record<string, unknown>>()) rows.push(row);
+    const pointer = rows.find((r) => r.partitionKey === 'current');
+    expect(pointer).toMatchObject({ Version: version, Generation: `v-${version}` });
+    const generation = rows.filter((r) => r.partitionKey === `v-${version}`);
+    expect(generation.map((r) => r.rowKey).sort()).toEqual(
+      [
+        'chain|hybrid',
+        'document',
+        'domain|ALL',
+        'domain|contoso.com',
+        'domain|xn--bcher-kva.example',
+        'policy|clean',
+        'policy|malicious',
+        'profile|contoso-online',
+        'profile|contoso-onprem',
+        'settings|settings',
+        'source|proofpoint-tap',
+      ].sort(),
+    );
+    expect(generation.find((r) => r.rowKey === 'profile|contoso-online')).toMatchObject({
+      Type: 'graph',
+      TenantId: 'contoso.onmicrosoft.com',
+      Certificate: '{"keyVaultSecret":"contoso-graph-cert"}',
+    });
+    expect(generation.find((r) => r.rowKey === 'chain|hybrid')).toMatchObject({
+      Profiles: 'contoso-online, contoso-onprem',
+    });
+    expect(generation.find((r) => r.rowKey === 'domain|contoso.com')).toMatchObject({ Target: 'hybrid' });
+  });
+
+  it("removes the previous version's rows once a new version is current", async () => {
+    const v1 = bodyOf(await put(example())).version;
+    const changed = example();
+    changed.forwardTo = 'cert@contoso.com';
+    await put(changed);
+    const table = TableClient.fromConnectionString(azurite.connectionString, 'Configuration', {
+      allowInsecureConnection: true,
+    });
+    const partitions = new Set<string>();
+    for await (const row of table.listEntities<Record<string, unknown>>())
+      partitions.add(String(row.partitionKey));
+    expect(partitions.has(`v-${v1}`)).toBe(false);
+    expect(partitions.size).toBe(2);
+  });
+
+  it('a second worker reads the document another worker applied', async () => {
+    await put(example());
+    const connection = {
+      connectionString: azurite.connectionString,
+      options: { allowInsecureConnection: true },
+    };
+    const other = await new TableConfigStore(connection, 0).get();
+    expect(other?.document.profiles.map((p) => p.name)).toEqual(['contoso-online', 'contoso-onprem']);
+    expect(other?.document.policies).toEqual([
+      { verdict: 'malicious', action: 'quarantine' },
+      { verdict: 'clean', action: 'restore' },
+    ]);
+  });
+});
