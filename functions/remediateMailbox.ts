@@ -2,6 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 
 import { queues, serviceBusConnection } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
+import { enqueueCopies } from '../shared/recipients/fanOut.js';
 import { remediate } from '../shared/remediation/remediate.js';
 import { type RemediationMessage, remediationMessageSchema } from '../shared/verdicts/messages.js';
 
@@ -37,6 +38,13 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
           scheduledEnqueueTime: at,
         },
       ]),
+    expandGroup: (members) =>
+      enqueueCopies(
+        { ...work, action: work.action },
+        members.map((recipient) => ({ ...work, recipient })),
+        services,
+        { beforeSend: (created) => services.store.addRecipients(work.verdictId, created) },
+      ),
     log: (line) => context.log(line),
   });
   if (result.kind === 'skipped')

@@ -37,6 +37,7 @@ var tableNames = [
   'Remediations'
   'Deliveries'
   'VerdictEvents'
+  'RemediatedCopies'
   'Configuration'
 ]
 

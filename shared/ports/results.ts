@@ -78,6 +78,24 @@ export interface Page<T> {
 
 export type RemediationPatch = Partial<Omit<RemediationRecord, 'verdictId' | 'rowKey'>>;
 
+/**
+ * A copy Clawback changed, kept per threat so a verdict that flips back to clean can restore it.
+ * `threatKey` is the SHA-256, or `url-` + a hash of the URL.
+ */
+export interface RemediatedCopy {
+  threatKey: string;
+  recipient: string;
+  internetMessageId: string;
+  action: ActionName;
+  profile: string;
+  backend: 'graph' | 'ews';
+  verdictId: string;
+  originalFolder?: string | undefined;
+  quarantineLocation?: string | undefined;
+  remediatedAt: string;
+  restoredAt?: string | undefined;
+}
+
 /** Thrown by conditional updates when the row changed since it was read. */
 export class ConcurrencyConflictError extends Error {
   override readonly name = 'ConcurrencyConflictError';
@@ -96,16 +114,45 @@ export interface ResultStore {
 
   /** Inserts pending rows; rows that already exist are left as they are. Returns how many were new. */
   createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number>;
-  getRemediation(verdictId: string, rowKey: string, options?: CallOptions): Promise<Versioned<RemediationRecord> | undefined>;
+  getRemediation(
+    verdictId: string,
+    rowKey: string,
+    options?: CallOptions,
+  ): Promise<Versioned<RemediationRecord> | undefined>;
   /** Conditional on `etag`; throws ConcurrencyConflictError when the row changed. Returns the new etag. */
-  updateRemediation(verdictId: string, rowKey: string, patch: RemediationPatch, etag: string, options?: CallOptions): Promise<string>;
-  listRemediations(verdictId: string, page: { pageSize: number; continuationToken?: string | undefined }, options?: CallOptions): Promise<Page<RemediationRecord>>;
+  updateRemediation(
+    verdictId: string,
+    rowKey: string,
+    patch: RemediationPatch,
+    etag: string,
+    options?: CallOptions,
+  ): Promise<string>;
+  listRemediations(
+    verdictId: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    options?: CallOptions,
+  ): Promise<Page<RemediationRecord>>;
+
+  /** Adds rows found after fan-out (group members) to the verdict's count, before they can complete. */
+  addRecipients(verdictId: string, count: number, options?: CallOptions): Promise<void>;
+
+  /** Records (or replaces) the latest change Clawback made to one copy. */
+  recordRemediatedCopy(copy: RemediatedCopy, options?: CallOptions): Promise<void>;
+  getRemediatedCopy(threatKey: string, recipient: string, internetMessageId: string, options?: CallOptions): Promise<RemediatedCopy | undefined>;
+  /** Every copy remediated for a threat, page by page. */
+  listRemediatedCopies(threatKey: string, page: { pageSize: number; continuationToken?: string | undefined }, options?: CallOptions): Promise<Page<RemediatedCopy>>;
+  markRestored(threatKey: string, recipient: string, internetMessageId: string, restoredAt: string, options?: CallOptions): Promise<void>;
 
   /**
    * Claims `(source, eventId)` for a new verdict id. Returns the verdict id that owns the event:
    * `created` is false when an earlier request already claimed it.
    */
-  claimEvent(source: string, eventId: string, verdictId: string, options?: CallOptions): Promise<{ verdictId: string; created: boolean }>;
+  claimEvent(
+    source: string,
+    eventId: string,
+    verdictId: string,
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }>;
   /** Undoes a claim whose verdict could not be enqueued. */
   releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
 }

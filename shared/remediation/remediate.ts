@@ -1,15 +1,17 @@
 import type { ConfigDocument, Profile } from '../config/document.js';
-import { type ClawbackError, type FailureReason, toClawbackError } from '../errors.js';
+import { ClawbackError, type FailureReason, toClawbackError } from '../errors.js';
 import type { ActionOutcome, CallOptions, MailBackend, MailItem } from '../ports/mail.js';
 import {
   ConcurrencyConflictError,
   isTerminal,
+  type RemediatedCopy,
   type RemediationRecord,
   type ResultStore,
   type TerminalStatus,
 } from '../ports/results.js';
 import { routeRecipient } from '../routing/route.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
+import type { ActionName } from '../verdicts/schema.js';
 
 export interface RemediateDeps {
   store: ResultStore;
@@ -17,6 +19,11 @@ export interface RemediateDeps {
   backendFor(profile: Profile): MailBackend;
   /** Sends `next` so that it is delivered at `at` (a scheduled queue message). */
   scheduleRetry(next: RemediationMessage, at: Date, options?: CallOptions): Promise<void>;
+  /**
+   * Adds one row (and message) per member of a group the recipient turned out to be; returns how
+   * many rows were new. Without it, a group address is reported as an invalid mailbox.
+   */
+  expandGroup?(members: string[], options?: CallOptions): Promise<number>;
   now?: () => Date;
   log?: (line: string) => void;
 }
@@ -27,6 +34,11 @@ export type RemediateResult =
   | { kind: 'skipped'; why: string }
   /** A transient failure: `attempt + 1` has been scheduled for `delayMs` from now. */
   | { kind: 'retry'; delayMs: number; error: ClawbackError };
+
+/** What a later clean verdict can put back: the copy was moved, not destroyed or sent away. */
+const reversible: ReadonlySet<ActionName> = new Set(['quarantine', 'moveToDeletedItems', 'moveToJunk', 'softDelete']);
+/** Actions that change a copy, and so are recorded for a later restore (or its refusal). */
+const changesTheCopy: ReadonlySet<ActionName> = new Set([...reversible, 'hardDelete', 'forward', 'forwardAndDelete']);
 
 /** Reasons that mean "not this profile's mailbox": a chain moves on to its next profile. */
 const tryNextProfile: ReadonlySet<FailureReason> = new Set(['InvalidMailbox', 'MailboxInaccessible']);
@@ -85,6 +97,30 @@ export async function remediate(
     return { kind: 'done', status };
   };
 
+  const restore = async (
+    backend: MailBackend,
+    previous: RemediatedCopy,
+    who: { profile: string; backend: 'graph' | 'ews' },
+  ): Promise<RemediateResult> => {
+    const where = { originalFolder: previous.originalFolder, quarantineLocation: previous.quarantineLocation };
+    if (message.mode === 'simulate')
+      return finish('simulated', { ...who, ...where, detail: `Would restore the copy to ${previous.originalFolder ?? 'its original folder'}; simulate mode changed nothing.` });
+    if (!backend.restoreMessage)
+      throw new ClawbackError('ConfigurationError', `Profile ${who.profile} (${backend.kind}) cannot restore messages.`);
+    const outcome = await backend.restoreMessage(
+      message.recipient,
+      { internetMessageId: message.internetMessageId },
+      { action: previous.action, originalFolder: previous.originalFolder, quarantineLocation: previous.quarantineLocation },
+      options,
+    );
+    await deps.store.markRestored(message.threatKey, message.recipient, message.internetMessageId, now().toISOString(), options);
+    return finish(outcome.status, {
+      ...who,
+      ...where,
+      detail: outcome.detail ?? (outcome.status === 'succeeded' ? `Restored to ${previous.originalFolder ?? 'its original folder'} (undoing ${previous.action}).` : 'The copy was already back.'),
+    });
+  };
+
   const route = routeRecipient(deps.config, message.recipient);
   if (!route || route.profiles.length === 0) {
     const domain = message.recipient.slice(message.recipient.lastIndexOf('@') + 1);
@@ -94,21 +130,41 @@ export async function remediate(
     });
   }
 
+  let previous: RemediatedCopy | undefined;
+  let profiles = route.profiles;
+  if (message.action === 'restore') {
+    previous = await deps.store.getRemediatedCopy(message.threatKey, message.recipient, message.internetMessageId, options);
+    if (!previous)
+      return finish('notFound', {
+        reason: 'MessageNotFound',
+        detail: `Clawback has no record of changing this copy for this threat, so there is nothing to restore.`,
+      });
+    if (!reversible.has(previous.action))
+      return finish('notReversible', {
+        profile: previous.profile,
+        backend: previous.backend,
+        detail: `This copy was ${pastTense(previous.action)} by verdict ${previous.verdictId}; that cannot be undone.`,
+      });
+    if (previous.restoredAt)
+      return finish('alreadyRemediated', { profile: previous.profile, backend: previous.backend, detail: `Already restored at ${previous.restoredAt}.` });
+    // The profile that moved the copy is the one that can reach where it went.
+    const mover = previous.profile;
+    profiles = [...profiles.filter((p) => p.name === mover), ...profiles.filter((p) => p.name !== mover)];
+  }
+
   let lastMailboxError: ClawbackError | undefined;
-  for (const profile of route.profiles) {
+  for (const profile of profiles) {
     const backend = deps.backendFor(profile);
     const who = { profile: profile.name, backend: backend.kind };
+    const criteria = {
+      internetMessageId: message.internetMessageId,
+      sender: message.sender,
+      subject: message.subject,
+      receivedAt: message.receivedAt,
+    };
     try {
-      const found = await backend.findMessages(
-        message.recipient,
-        {
-          internetMessageId: message.internetMessageId,
-          sender: message.sender,
-          subject: message.subject,
-          receivedAt: message.receivedAt,
-        },
-        options,
-      );
+      if (previous) return await restore(backend, previous, who);
+      const found = await backend.findMessages(message.recipient, criteria, options);
       const via = found.usedFallback
         ? ' (found by sender, subject and received time because the message id matched nothing)'
         : '';
@@ -137,9 +193,39 @@ export async function remediate(
         status === 'alreadyRemediated'
           ? `Every copy was already where ${message.action} would put it${via}.`
           : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`;
+      if (status === 'succeeded' && changesTheCopy.has(message.action)) {
+        // Recorded before the row turns terminal: a crash in between is redelivered, finds the copy
+        // already moved, and finishes as alreadyRemediated with this record in place.
+        await deps.store.recordRemediatedCopy(
+          {
+            threatKey: message.threatKey,
+            recipient: message.recipient,
+            internetMessageId: message.internetMessageId,
+            action: message.action,
+            profile: profile.name,
+            backend: backend.kind,
+            verdictId: message.verdictId,
+            originalFolder,
+            quarantineLocation,
+            remediatedAt: now().toISOString(),
+          },
+          options,
+        );
+      }
       return await finish(status, { ...who, originalFolder, quarantineLocation, detail, reason: undefined });
     } catch (caught) {
       const error = toClawbackError(caught);
+      if (error.code === 'InvalidMailbox' && deps.expandGroup && backend.expandRecipient && !previous) {
+        const expansion = await backend.expandRecipient(message.recipient, options).catch(() => undefined);
+        if (expansion?.kind === 'group') {
+          const added = await deps.expandGroup(expansion.members, options);
+          const name = expansion.displayName ? ` "${expansion.displayName}"` : '';
+          return finish('succeeded', {
+            ...who,
+            detail: `${message.recipient} is a group${name}: expanded into ${expansion.members.length} member ${expansion.members.length === 1 ? 'mailbox' : 'mailboxes'} (${added} new rows), each remediated on its own row.`,
+          });
+        }
+      }
       if (tryNextProfile.has(error.code) && route.profiles.length > 1) {
         log(
           `profile ${profile.name} does not reach ${message.recipient} (${error.code}); trying the next profile of ${route.target}`,
@@ -228,6 +314,19 @@ function folderList(items: MailItem[]): string {
 function unique(values: (string | undefined)[]): string | undefined {
   const set = [...new Set(values.filter((v): v is string => v !== undefined && v !== ''))];
   return set.length === 0 ? undefined : set.join('; ');
+}
+
+function pastTense(action: ActionName): string {
+  switch (action) {
+    case 'hardDelete':
+      return 'permanently deleted';
+    case 'forward':
+      return 'forwarded (the original was left in place)';
+    case 'forwardAndDelete':
+      return 'forwarded and deleted';
+    default:
+      return action;
+  }
 }
 
 function plural(n: number): string {

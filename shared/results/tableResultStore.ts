@@ -13,6 +13,7 @@ import type { CallOptions } from '../ports/mail.js';
 import {
   ConcurrencyConflictError,
   type Page,
+  type RemediatedCopy,
   type RemediationPatch,
   type RemediationRecord,
   type ResultStore,
@@ -20,7 +21,7 @@ import {
   type VerdictRecord,
   type Versioned,
 } from '../ports/results.js';
-import { sanitizeKey, shortHash } from '../verdicts/ids.js';
+import { copyRowKey, sanitizeKey, shortHash } from '../verdicts/ids.js';
 
 export type TableConnection =
   | { connectionString: string; options?: TableServiceClientOptions }
@@ -149,6 +150,22 @@ function fromRemediationEntity(e: Record<string, unknown>): RemediationRecord {
     filename: str(e.Filename),
     updatedAt: str(e.UpdatedAt) ?? '',
     completedAt: str(e.CompletedAt),
+  };
+}
+
+function fromCopyEntity(threatKey: string, e: Record<string, unknown>): RemediatedCopy {
+  return {
+    threatKey,
+    recipient: str(e.Recipient) ?? '',
+    internetMessageId: str(e.InternetMessageId) ?? '',
+    action: (str(e.Action) ?? 'none') as RemediatedCopy['action'],
+    profile: str(e.Profile) ?? '',
+    backend: (str(e.Backend) ?? 'graph') as RemediatedCopy['backend'],
+    verdictId: str(e.VerdictId) ?? '',
+    originalFolder: str(e.OriginalFolder),
+    quarantineLocation: str(e.QuarantineLocation),
+    remediatedAt: str(e.RemediatedAt) ?? '',
+    restoredAt: str(e.RestoredAt),
   };
 }
 
@@ -381,6 +398,82 @@ export class TableResultStore implements ResultStore {
       return { items: value.map(fromRemediationEntity), continuationToken: value.continuationToken };
     } catch (error) {
       throw storageFailure('listing remediation rows', error);
+    }
+  }
+
+  async addRecipients(verdictId: string, count: number, options?: CallOptions): Promise<void> {
+    if (count <= 0) return;
+    await this.updateVerdictCounters(
+      verdictId,
+      (v) => {
+        v.recipients += count;
+      },
+      options,
+    );
+  }
+
+  async recordRemediatedCopy(copy: RemediatedCopy, options?: CallOptions): Promise<void> {
+    const client = await this.client(tables.remediatedCopies);
+    const entity = {
+      partitionKey: sanitizeKey(copy.threatKey),
+      rowKey: copyRowKey(copy.recipient, copy.internetMessageId),
+      ...defined({
+        Recipient: copy.recipient,
+        InternetMessageId: copy.internetMessageId,
+        Action: copy.action,
+        Profile: copy.profile,
+        Backend: copy.backend,
+        VerdictId: copy.verdictId,
+        OriginalFolder: copy.originalFolder,
+        QuarantineLocation: copy.quarantineLocation,
+        RemediatedAt: copy.remediatedAt,
+      }),
+    };
+    try {
+      // Replace: a new remediation of the same copy supersedes an earlier one, restored or not.
+      await client.upsertEntity(entity, 'Replace', { abortSignal: options?.abortSignal });
+    } catch (error) {
+      throw storageFailure('recording a remediated copy', error);
+    }
+  }
+
+  async getRemediatedCopy(threatKey: string, recipient: string, internetMessageId: string, options?: CallOptions): Promise<RemediatedCopy | undefined> {
+    const entity = await this.getEntity(tables.remediatedCopies, sanitizeKey(threatKey), copyRowKey(recipient, internetMessageId), options);
+    return entity && fromCopyEntity(threatKey, entity);
+  }
+
+  async listRemediatedCopies(
+    threatKey: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    options?: CallOptions,
+  ): Promise<Page<RemediatedCopy>> {
+    const client = await this.client(tables.remediatedCopies);
+    try {
+      const iterator = client
+        .listEntities<Record<string, unknown>>({
+          queryOptions: { filter: `PartitionKey eq '${sanitizeKey(threatKey).replace(/'/g, "''")}'` },
+          abortSignal: options?.abortSignal,
+        })
+        .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+      const first = await iterator.next();
+      if (first.done) return { items: [] };
+      const value = first.value as TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
+      return { items: value.map((e) => fromCopyEntity(threatKey, e)), continuationToken: value.continuationToken };
+    } catch (error) {
+      throw storageFailure('listing remediated copies', error);
+    }
+  }
+
+  async markRestored(threatKey: string, recipient: string, internetMessageId: string, restoredAt: string, options?: CallOptions): Promise<void> {
+    const client = await this.client(tables.remediatedCopies);
+    try {
+      await client.updateEntity(
+        { partitionKey: sanitizeKey(threatKey), rowKey: copyRowKey(recipient, internetMessageId), RestoredAt: restoredAt },
+        'Merge',
+        { abortSignal: options?.abortSignal },
+      );
+    } catch (error) {
+      if (statusCode(error) !== 404) throw storageFailure('marking a copy restored', error);
     }
   }
 

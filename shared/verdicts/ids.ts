@@ -35,3 +35,14 @@ export function newVerdictId(
 export function isVerdictId(value: string): boolean {
   return /^\d{13}-[0-9a-f]{10}$/.test(value);
 }
+
+/** Partition of a threat in `RemediatedCopies`: the SHA-256, else `url-` and a hash of the URL. */
+export function threatKey(threat: { sha256?: string | undefined; url?: string | undefined }): string {
+  if (threat.sha256) return threat.sha256.toLowerCase();
+  return `url-${shortHash(threat.url ?? '', 40)}`;
+}
+
+/** RowKey of a copy in `RemediatedCopies`. */
+export function copyRowKey(recipient: string, internetMessageId: string): string {
+  return remediationRowKey(recipient, internetMessageId);
+}

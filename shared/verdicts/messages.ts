@@ -19,6 +19,8 @@ export const remediationMessageSchema = z.object({
   verdict: z.enum(verdictValues),
   action: z.enum(actionNames),
   mode: z.enum(modes),
+  /** The threat's partition in `RemediatedCopies` (what a clean verdict restores from). */
+  threatKey: z.string().min(1),
   /** 1 for the first try; a scheduled retry carries the next number. */
   attempt: z.number().int().min(1),
   sender: z.string().optional(),
