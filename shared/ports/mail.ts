@@ -70,7 +70,12 @@ export interface MailBackend {
    * A copy already back counts as alreadyRemediated; hard-deleted or forwarded copies are not the
    * backend's concern (the use case records them as notReversible before calling).
    */
-  restoreMessage?(mailbox: string, criteria: FindCriteria, previous: PreviousRemediation, options?: CallOptions): Promise<ActionOutcome>;
+  restoreMessage?(
+    mailbox: string,
+    criteria: FindCriteria,
+    previous: PreviousRemediation,
+    options?: CallOptions,
+  ): Promise<ActionOutcome>;
   /**
    * Tells whether an address is a mailbox or a group / distribution list, and for a group lists the
    * member mailboxes (nested groups flattened, every page read).
@@ -85,4 +90,5 @@ export interface PreviousRemediation {
   quarantineLocation?: string | undefined;
 }
 
-export type RecipientExpansion = { kind: 'mailbox' } | { kind: 'group'; displayName?: string | undefined; members: string[] };
+export type RecipientExpansion =
+  { kind: 'mailbox' } | { kind: 'group'; displayName?: string | undefined; members: string[] };
