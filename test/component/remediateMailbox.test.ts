@@ -1,25 +1,23 @@
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { fanOutVerdict } from '../../functions/fanOutVerdict.js';
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
 import { type Services, useServices } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { ClawbackError } from '../../shared/errors.js';
-import type { RemediationRecord } from '../../shared/ports/results.js';
-import { InMemoryQueue, type ReceivedMessage } from '../../shared/queue/inMemoryQueue.js';
+import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { RemediationMessage } from '../../shared/verdicts/messages.js';
-import { verdictChangeSchema } from '../../shared/verdicts/schema.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
 import { type RunningAzurite, startAzurite } from '../support/azurite.js';
+import { Pipeline } from '../support/pipeline.js';
 import { configDocument, graphProfile, testServices } from '../support/services.js';
 
 let azurite: RunningAzurite;
 let queue: InMemoryQueue;
 let services: Services;
 let backend: InMemoryMailBackend;
-let sequence = 0;
+let pipeline: Pipeline;
 
 beforeAll(async () => {
   azurite = await startAzurite();
@@ -43,46 +41,12 @@ async function setUp(
   });
   await services.configStore.put(configDocument({ settings: { maxAttempts: 3 }, ...config }));
   useServices(services);
+  pipeline = new Pipeline(services, queue);
 }
 beforeEach(() => setUp());
 
 const context = () =>
   new InvocationContext({ functionName: 'remediateMailbox', logHandler: () => undefined });
-
-/** Fans a verdict out and returns its id and the remediations messages (not yet delivered). */
-async function fannedOut(
-  change: Record<string, unknown>,
-): Promise<{ verdictId: string; messages: RemediationMessage[] }> {
-  sequence += 1;
-  const verdictId = `${String(8_000_000_000_000 - sequence).padStart(13, '0')}-0123456789`;
-  await fanOutVerdict(
-    { verdictId, acceptedAt: new Date().toISOString(), change: verdictChangeSchema.parse(change) },
-    new InvocationContext({ logHandler: () => undefined }),
-  );
-  return { verdictId, messages: await drain() };
-}
-
-/** Takes every deliverable message off `remediations` without running the function. */
-async function drain(): Promise<RemediationMessage[]> {
-  const taken: ReceivedMessage[] = [];
-  const processor = queue.process(
-    'remediations',
-    (m) => {
-      taken.push(m);
-      return Promise.resolve();
-    },
-    { sessions: true },
-  );
-  await queue.idle();
-  await processor.stop();
-  return taken.map((m) => m.body as RemediationMessage);
-}
-
-async function row(verdictId: string, message: RemediationMessage): Promise<RemediationRecord> {
-  const found = await services.store.getRemediation(verdictId, message.rowKey);
-  if (!found) throw new Error('row missing');
-  return found.value;
-}
 
 const oneRecipient = (recipient = 'alice@contoso.com') =>
   VerdictChangeMother.malicious({
@@ -92,10 +56,10 @@ const oneRecipient = (recipient = 'alice@contoso.com') =>
 describe('remediateMailbox', () => {
   it('applies the action, records succeeded with profile, backend, folder and attempts, and completes the verdict', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
 
-    expect(await row(verdictId, messages[0]!)).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'succeeded',
       profile: 'contoso-online',
       backend: 'graph',
@@ -111,7 +75,7 @@ describe('remediateMailbox', () => {
 
   it('does nothing a second time when the same message is redelivered after it succeeded', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     await remediateMailbox(messages[0], context());
     expect(backend.actions).toHaveLength(1);
@@ -123,17 +87,17 @@ describe('remediateMailbox', () => {
     backend
       .deliver('alice@contoso.com', '<m1@mail.example.com>')
       .deliver('alice@contoso.com', '<m1@mail.example.com>', 'Invoices');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     expect(backend.actions).toHaveLength(2);
-    expect((await row(verdictId, messages[0]!)).originalFolder).toBe('inbox; Invoices');
+    expect((await pipeline.row(verdictId, messages[0])).originalFolder).toBe('inbox; Invoices');
   });
 
   it('records notFound with reason MessageNotFound when the mailbox has no copy', async () => {
     backend.deliver('alice@contoso.com', '<other@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'notFound',
       reason: 'MessageNotFound',
     });
@@ -143,25 +107,25 @@ describe('remediateMailbox', () => {
   it('records alreadyRemediated when every copy is already where the action puts it', async () => {
     await setUp({ policies: [{ verdict: 'malicious', action: 'moveToJunk' }] });
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>', 'junkemail');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect((await row(verdictId, messages[0]!)).status).toBe('alreadyRemediated');
+    expect((await pipeline.row(verdictId, messages[0])).status).toBe('alreadyRemediated');
   });
 
   it('in simulate mode finds the copies, changes nothing and records simulated', async () => {
     await setUp({ policies: [{ verdict: 'malicious', action: 'hardDelete', mode: 'simulate' }] });
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'simulated' });
-    expect((await row(verdictId, messages[0]!)).detail).toMatch(/Would apply hardDelete to 1 copy/);
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({ status: 'simulated' });
+    expect((await pipeline.row(verdictId, messages[0])).detail).toMatch(/Would apply hardDelete to 1 copy/);
     expect(backend.actions).toHaveLength(0);
   });
 
   it('fails a recipient whose domain has no profile with NoProfileMapped and an actionable detail', async () => {
-    const { verdictId, messages } = await fannedOut(oneRecipient('eve@unmapped.example'));
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient('eve@unmapped.example'));
     await remediateMailbox(messages[0], context());
-    const r = await row(verdictId, messages[0]!);
+    const r = await pipeline.row(verdictId, messages[0]);
     expect(r).toMatchObject({ status: 'failed', reason: 'NoProfileMapped' });
     expect(r.detail).toMatch(/unmapped\.example/);
     expect(await services.store.getVerdict(verdictId)).toMatchObject({
@@ -176,9 +140,9 @@ describe('remediateMailbox', () => {
       'alice@contoso.com',
       new ClawbackError('PermissionError', 'The app lacks Mail.ReadWrite.'),
     );
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'failed',
       reason: 'PermissionError',
       detail: 'The app lacks Mail.ReadWrite.',
@@ -193,18 +157,18 @@ describe('remediateMailbox', () => {
       'alice@contoso.com',
       new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 5 }),
     );
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'pending',
       reason: 'Throttled',
       attempts: 1,
     });
 
-    const [retry] = await drain();
+    const [retry] = await pipeline.drain();
     expect(retry).toMatchObject({ attempt: 2, rowKey: messages[0]!.rowKey });
     await remediateMailbox(retry, context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
   it('ignores a stale redelivery of an attempt whose retry is already scheduled', async () => {
@@ -213,7 +177,7 @@ describe('remediateMailbox', () => {
       'alice@contoso.com',
       new ClawbackError('ConnectionError', 'reset', { retryable: true, retryAfterMs: 5 }),
     );
-    const { messages } = await fannedOut(oneRecipient());
+    const { messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     await remediateMailbox(messages[0], context());
     expect(backend.finds).toHaveLength(1);
@@ -224,13 +188,13 @@ describe('remediateMailbox', () => {
     const throttled = () =>
       new ClawbackError('Throttled', 'Graph answered 429.', { retryable: true, retryAfterMs: 1 });
     backend.failNext('alice@contoso.com', throttled(), throttled(), throttled());
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     let next: RemediationMessage | undefined = messages[0];
     while (next) {
       await remediateMailbox(next, context());
-      next = (await drain())[0];
+      next = (await pipeline.drain())[0];
     }
-    const r = await row(verdictId, messages[0]!);
+    const r = await pipeline.row(verdictId, messages[0]);
     expect(r).toMatchObject({ status: 'failed', reason: 'Throttled', attempts: 3 });
     expect(r.detail).toMatch(/Gave up after 3 attempts/);
   });
@@ -246,9 +210,9 @@ describe('remediateMailbox', () => {
       },
       { 'contoso-online': online, 'contoso-second': onprem },
     );
-    const { verdictId, messages } = await fannedOut(oneRecipient());
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0]!)).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'succeeded',
       profile: 'contoso-second',
       backend: 'ews',
@@ -259,7 +223,7 @@ describe('remediateMailbox', () => {
   it('counts each of many concurrent completions exactly once', async () => {
     const recipients = Array.from({ length: 20 }, (_, i) => `u${i}@contoso.com`);
     for (const r of recipients) backend.deliver(r, '<m1@mail.example.com>');
-    const { verdictId, messages } = await fannedOut(
+    const { verdictId, messages } = await pipeline.fanOut(
       VerdictChangeMother.malicious({
         messages: [{ internetMessageId: '<m1@mail.example.com>', recipients }],
       }),

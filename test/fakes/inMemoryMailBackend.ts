@@ -5,6 +5,8 @@ import type {
   FindResult,
   MailBackend,
   MailItem,
+  PreviousRemediation,
+  RecipientExpansion,
 } from '../../shared/ports/mail.js';
 import type { ActionName } from '../../shared/verdicts/schema.js';
 
@@ -24,6 +26,7 @@ export class InMemoryMailBackend implements MailBackend {
   readonly finds: string[] = [];
   private readonly mailboxes = new Map<string, MailItem[]>();
   private readonly failures = new Map<string, ClawbackError[]>();
+  private readonly groups = new Map<string, string[]>();
   private nextId = 1;
 
   constructor(readonly kind: 'graph' | 'ews' = 'graph') {}
@@ -32,6 +35,12 @@ export class InMemoryMailBackend implements MailBackend {
     const items = this.mailboxes.get(mailbox) ?? [];
     items.push({ id: `item-${this.nextId++}`, internetMessageId, folderId, folderName: folderId });
     this.mailboxes.set(mailbox, items);
+    return this;
+  }
+
+  /** An address that is a group of these member mailboxes (and has no mailbox of its own). */
+  group(address: string, members: string[]): this {
+    this.groups.set(address, members);
     return this;
   }
 
@@ -77,5 +86,32 @@ export class InMemoryMailBackend implements MailBackend {
       return Promise.resolve({ status: 'alreadyRemediated', originalFolder });
     stored.folderId = destination;
     return Promise.resolve({ status: 'succeeded', originalFolder });
+  }
+
+  restoreMessage(
+    mailbox: string,
+    criteria: FindCriteria,
+    previous: PreviousRemediation,
+  ): Promise<ActionOutcome> {
+    this.failure(mailbox);
+    const items = this.items(mailbox).filter((i) => i.internetMessageId === criteria.internetMessageId);
+    if (items.length === 0) return Promise.reject(new ClawbackError('MessageNotFound', 'nothing to restore'));
+    const target = previous.originalFolder ?? 'inbox';
+    const moved = items.filter((i) => i.folderId !== target);
+    for (const item of moved) {
+      this.actions.push({ mailbox, action: 'restore', itemId: item.id });
+      item.folderId = target;
+    }
+    return Promise.resolve({
+      status: moved.length > 0 ? 'succeeded' : 'alreadyRemediated',
+      originalFolder: target,
+    });
+  }
+
+  expandRecipient(address: string): Promise<RecipientExpansion> {
+    const members = this.groups.get(address);
+    return Promise.resolve(
+      members ? { kind: 'group', displayName: address.split('@')[0], members } : { kind: 'mailbox' },
+    );
   }
 }
