@@ -1,10 +1,11 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { routes } from '../shared/bindings.js';
-import { getServices } from '../shared/composition.js';
+import { getServices, type Services } from '../shared/composition.js';
 import { ensureError, ValidationError } from '../shared/errors.js';
 import { acceptVerdicts, parseVerdictBody } from '../shared/verdicts/ingest.js';
 import { limits } from '../shared/verdicts/schema.js';
+import { checkSources, signatureHeader, type SignedSource } from '../shared/verdicts/signature.js';
 import { errorResponse, jsonResponse, urlFor } from './http.js';
 
 const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -14,6 +15,29 @@ const tooLarge = () =>
     'PayloadTooLarge',
     `The body is larger than ${limits.maxBodyBytes} bytes (1 MiB); split the verdicts over several requests.`,
   );
+
+/** Sources with a signing secret must sign the raw body (SPEC §2); others rely on the function key. */
+async function checkSignature(
+  request: HttpRequest,
+  raw: Buffer,
+  sourceNames: string[],
+  services: Services,
+): Promise<HttpResponseInit | undefined> {
+  const stored = await services.configStore.get();
+  const named = new Set(sourceNames);
+  const configured = (stored?.document.sources ?? []).filter((s) => named.has(s.name) && s.signingSecret);
+  if (configured.length === 0) return undefined;
+  const signed: SignedSource[] = [];
+  for (const source of configured) {
+    if (source.signingSecret)
+      signed.push({
+        name: source.name,
+        secret: (await services.secrets.getSecret(source.signingSecret)).value,
+      });
+  }
+  const check = checkSources(request.headers.get(signatureHeader), raw, signed);
+  return check.ok ? undefined : errorResponse(401, 'InvalidSignature', check.message);
+}
 
 /** POST /api/verdicts — validates, enqueues on `verdicts`, and only then answers 202. */
 export async function ingestVerdict(
@@ -47,6 +71,23 @@ export async function ingestVerdict(
   }
 
   const services = getServices();
+  let unauthorized: HttpResponseInit | undefined;
+  try {
+    unauthorized = await checkSignature(
+      request,
+      raw,
+      parsed.changes.map((c) => c.source),
+      services,
+    );
+  } catch (error) {
+    context.error(`signing secret unavailable: ${ensureError(error).message}`);
+    return errorResponse(
+      503,
+      'SecretUnavailable',
+      'The signing secret of this source could not be read; nothing was accepted. Retry later.',
+    );
+  }
+  if (unauthorized) return unauthorized;
   let accepted: Awaited<ReturnType<typeof acceptVerdicts>>;
   try {
     accepted = await acceptVerdicts(parsed.changes, services);
