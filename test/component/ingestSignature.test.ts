@@ -89,6 +89,19 @@ describe('X-Clawback-Signature for sources with a signing secret', () => {
     expect((await post(JSON.stringify(VerdictChangeMother.malicious({ source: 'soar' })))).status).toBe(202);
   });
 
+  it('answers 503 and enqueues nothing when the signing secret cannot be read', async () => {
+    const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets });
+    await services.configStore.put(
+      configDocument({ sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'MISSING' } }] }),
+    );
+    useServices(services);
+    const body = tapVerdict();
+    const response = await post(body, signBody(body, tapSecret));
+    expect(response.status).toBe(503);
+    expect(errorCode(response)).toBe('SecretUnavailable');
+    expect(queue.stats('verdicts').active).toBe(0);
+  });
+
   it('refuses a malformed signature header', async () => {
     expect((await post(tapVerdict(), 't=abc,v1=xyz')).status).toBe(401);
   });
