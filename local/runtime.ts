@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,7 +15,15 @@ import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
-import { sandboxApp, sandboxConfig, sandboxMailboxes } from './sampleTenant.js';
+import { startOnpremSandbox } from './onprem/sandbox.js';
+import type { FakeEwsServer } from './onprem/server.js';
+import {
+  onpremMailboxes,
+  onpremServiceAccount,
+  sandboxApp,
+  sandboxConfig,
+  sandboxMailboxes,
+} from './sampleTenant.js';
 import {
   createAppCertificate,
   type SandboxMailbox,
@@ -32,8 +40,11 @@ export interface LocalRuntimeOptions {
   dataDir: string;
   /** Keep table data on disk across restarts (npm start); in memory otherwise (tests). */
   persistTables: boolean;
-  /** Sandbox over https with this key/cert (trusted through NODE_EXTRA_CA_CERTS); plain http otherwise. */
-  tls?: { keyPem: string; certPem: string } | undefined;
+  /**
+   * Both sandboxes over https with this key/cert, issued by the CA `caPem` (Graph trusts it through
+   * NODE_EXTRA_CA_CERTS, the EWS client as an extra CA); plain http on loopback otherwise.
+   */
+  tls?: { keyPem: string; certPem: string; caPem: string } | undefined;
   /** How the identity client reaches a plain-http sandbox (tests): a URL-rewriting client. */
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
   /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
@@ -46,6 +57,8 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   apiUrl: string;
   tenant: SandboxTenant;
+  /** The on-premises sandbox: a fake Exchange Server's EWS endpoint. */
+  onprem: FakeEwsServer;
   queue: InMemoryQueue;
   services: Services;
   functions: RegisteredFunction[];
@@ -83,10 +96,26 @@ function appCertificateFile(dataDir: string): { file: string; certPem: string } 
   return { file, certPem: readFileSync(certFile, 'utf8') };
 }
 
+/** The EWS service account's password, made on first start and kept where a file secret reference finds it. */
+function ewsPasswordFile(dataDir: string): { file: string; password: string } {
+  const dir = path.join(dataDir, 'secrets');
+  const file = path.join(dir, 'sandbox-ews-password');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return { file, password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2));
+}
+
 /**
  * The local stand-in for the Functions host: the app's own registrations served on
  * http://localhost:<port>/api, queue triggers fed by an in-process queue with Service Bus semantics,
- * Azurite's Table service, and the sandbox tenant behind a sample configuration.
+ * Azurite's Table service, and a hybrid estate behind a sample configuration: the sandbox tenant
+ * (Exchange Online through Graph) and the on-premises sandbox (Exchange Server through EWS).
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const log = options.log;
@@ -112,6 +141,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
     );
 
+    const ewsPassword = ewsPasswordFile(options.dataDir);
+    const seeded = onpremMailboxes();
+    const onprem = await startOnpremSandbox({
+      username: onpremServiceAccount,
+      password: ewsPassword.password,
+      mailboxes: seeded,
+      tls: options.tls,
+    });
+    stops.push(() => onprem.close());
+    log(
+      `onprem      EWS ${onprem.url} (NTLM as ${onpremServiceAccount}, impersonation), mailboxes ${seeded.map((m) => m.address).join(', ')}`,
+    );
+
     const env = {
       ...process.env,
       CLAWBACK_RUNTIME: 'local',
@@ -130,6 +172,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         ...(options.identityHttpClientFor
           ? { identityHttpClient: options.identityHttpClientFor(tenant) }
           : {}),
+        ...(options.tls ? { ewsCa: options.tls.caPem } : {}),
         log: (line) => log(`mail        ${line}`),
       }),
     });
@@ -138,13 +181,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const document = configDocumentSchema.parse(
       sandboxConfig(
-        { authorityHost: tenant.publicAuthorityHost, graphEndpoint: tenant.graphEndpoint },
-        appCert.file,
+        {
+          authorityHost: tenant.publicAuthorityHost,
+          graphEndpoint: tenant.graphEndpoint,
+          ewsUrl: onprem.url,
+        },
+        { certificate: appCert.file, ewsPassword: ewsPassword.file },
       ),
     );
     const version = await services.configStore.put(document);
     log(
-      `config      sample configuration applied (version ${version}): contoso.com → profile sandbox-online`,
+      `config      sample configuration applied (version ${version}): contoso.com → chain hybrid (sandbox-online, then sandbox-onprem)`,
     );
 
     const functions = options.functions ?? (await loadRegistrations(path.join(__dirname, '..', 'functions')));
@@ -191,23 +238,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const sandboxView = /^\/sandbox\/mailboxes\/([^/]+)$/.exec(url.pathname);
-      if (sandboxView?.[1] && req.method === 'GET') {
-        const address = decodeURIComponent(sandboxView[1]);
+      const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
+      if (sandboxView?.[2] && req.method === 'GET') {
+        const address = decodeURIComponent(sandboxView[2]);
+        const onpremView = sandboxView[1] !== undefined;
         let state: unknown;
         try {
-          state = tenant.mailbox(address);
+          state = onpremView ? onprem.mailboxView(address) : tenant.mailbox(address);
         } catch {
-          res
-            .writeHead(404, { 'content-type': 'application/json' })
-            .end(
-              JSON.stringify({
-                error: { code: 'MailboxNotFound', message: `The sandbox has no mailbox ${address}.` },
-              }),
-            );
+          sendJson(res, 404, {
+            error: {
+              code: 'MailboxNotFound',
+              message: `The ${onpremView ? 'on-premises sandbox' : 'sandbox tenant'} has no mailbox ${address}.`,
+            },
+          });
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(state, null, 2));
+        sendJson(res, 200, state);
         return;
       }
       const route = httpFunctions
@@ -265,6 +312,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return {
       apiUrl,
       tenant,
+      onprem,
       queue,
       services,
       functions,

@@ -11,14 +11,18 @@ export const sandboxApp = {
 export const sampleMessageId = '<invoice-2291.7f3a@mail.northwind-traders.example>';
 export const sampleSha256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
-/** Seeded mailboxes: the sample message was delivered to two of them, one of which also filed a copy. */
+const invoice = {
+  internetMessageId: sampleMessageId,
+  subject: 'Invoice 2291 overdue',
+  from: 'billing@northwind-traders.example',
+  receivedDateTime: '2026-11-26T08:14:00Z',
+};
+
+/**
+ * Seeded Exchange Online mailboxes: the sample message was delivered to two of them, one of which also
+ * filed a copy. Dan's mailbox is hosted on-premises, so Graph knows the user but cannot reach the mailbox.
+ */
 export function sandboxMailboxes(): SandboxMailbox[] {
-  const invoice = {
-    internetMessageId: sampleMessageId,
-    subject: 'Invoice 2291 overdue',
-    from: 'billing@northwind-traders.example',
-    receivedDateTime: '2026-11-26T08:14:00Z',
-  };
   return [
     {
       address: 'alice@contoso.com',
@@ -35,10 +39,39 @@ export function sandboxMailboxes(): SandboxMailbox[] {
   ];
 }
 
-/** The configuration document applied at start, pointing one Graph profile at the sandbox. */
+/** The on-premises sandbox's service account; its password is generated into a file secret on first start. */
+export const onpremServiceAccount = 'CONTOSO\\svc-clawback';
+
+export interface OnpremMailbox {
+  address: string;
+  messages: { internetMessageId: string; subject: string; sender: string; receivedAt?: string }[];
+}
+
+/** Seeded Exchange Server mailboxes: Dan's, which received the sample message too. */
+export function onpremMailboxes(): OnpremMailbox[] {
+  return [
+    {
+      address: 'dan@contoso.com',
+      messages: [
+        {
+          internetMessageId: invoice.internetMessageId,
+          subject: invoice.subject,
+          sender: invoice.from,
+          receivedAt: invoice.receivedDateTime,
+        },
+        { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update', sender: 'news@contoso.com' },
+      ],
+    },
+  ];
+}
+
+/**
+ * The configuration document applied at start: a Graph profile on the sandbox tenant and an EWS profile
+ * on the on-premises sandbox, chained for contoso.com so a mailbox Graph cannot reach falls through to EWS.
+ */
 export function sandboxConfig(
-  endpoints: { authorityHost: string; graphEndpoint: string },
-  certificateFile: string,
+  endpoints: { authorityHost: string; graphEndpoint: string; ewsUrl: string },
+  secretFiles: { certificate: string; ewsPassword: string },
 ): ConfigDocumentInput {
   return {
     settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
@@ -48,15 +81,25 @@ export function sandboxConfig(
         type: 'graph',
         tenantId: sandboxApp.tenantDomain,
         clientId: sandboxApp.clientId,
-        certificate: { file: certificateFile },
+        certificate: { file: secretFiles.certificate },
         cloud: 'global',
         authorityHost: endpoints.authorityHost,
         graphEndpoint: endpoints.graphEndpoint,
         quarantineTarget: 'folder',
       },
+      {
+        name: 'sandbox-onprem',
+        type: 'ews',
+        ewsUrl: endpoints.ewsUrl,
+        username: onpremServiceAccount,
+        password: { file: secretFiles.ewsPassword },
+        auth: 'ntlm',
+        access: 'impersonation',
+        quarantineTarget: 'folder',
+      },
     ],
-    chains: [],
-    domains: { 'contoso.com': 'sandbox-online' },
+    chains: [{ name: 'hybrid', profiles: ['sandbox-online', 'sandbox-onprem'] }],
+    domains: { 'contoso.com': 'hybrid' },
     policies: [
       { verdict: 'malicious', action: 'softDelete' },
       { verdict: 'suspicious', action: 'moveToJunk', mode: 'simulate' },
@@ -76,7 +119,7 @@ export function sampleVerdict(eventId: string): Record<string, unknown> {
     messages: [
       {
         internetMessageId: sampleMessageId,
-        recipients: ['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com'],
+        recipients: ['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com', 'dan@contoso.com'],
         sender: 'billing@northwind-traders.example',
         subject: 'Invoice 2291 overdue',
       },

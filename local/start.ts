@@ -12,7 +12,7 @@ const caFile = path.join(certDir, 'sandbox-ca.pem');
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
 
 /** A CA made on first start; only the runtime's own process trusts it (NODE_EXTRA_CA_CERTS). */
-function ensureCertificates(): { keyPem: string; certPem: string } {
+function ensureCertificates(): { keyPem: string; certPem: string; caPem: string } {
   const keyFile = path.join(certDir, 'sandbox-server-key.pem');
   const certFile = path.join(certDir, 'sandbox-server.pem');
   if (!existsSync(caFile) || !existsSync(keyFile) || !existsSync(certFile)) {
@@ -25,7 +25,11 @@ function ensureCertificates(): { keyPem: string; certPem: string } {
     writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
     writeFileSync(certFile, server.certPem);
   }
-  return { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
+  return {
+    keyPem: readFileSync(keyFile, 'utf8'),
+    certPem: readFileSync(certFile, 'utf8'),
+    caPem: readFileSync(caFile, 'utf8'),
+  };
 }
 
 async function main(): Promise<void> {
@@ -54,12 +58,17 @@ async function main(): Promise<void> {
   console.log(`
 Clawback local runtime ready: ${runtime.apiUrl}
 
-Post a sample verdict (the message it names sits in alice@ and bob@contoso.com):
+On-premises sandbox up: Exchange Server EWS at ${runtime.onprem.url} (profile sandbox-onprem);
+contoso.com maps to chain hybrid = sandbox-online (Graph), then sandbox-onprem (EWS).
+
+Post a sample verdict (the message it names sits in alice@ and bob@contoso.com in Exchange Online,
+and in dan@contoso.com, whose mailbox is on-premises):
 
   curl -s -X POST ${runtime.apiUrl}/verdicts -H 'Content-Type: application/json' -d '${body}'
 
 Then open the statusUrl it answers with:   curl -s <statusUrl>
 Watch the mailbox lose the message:         curl -s ${origin}/sandbox/mailboxes/alice@contoso.com
+The same on-premises, through EWS:          curl -s ${origin}/sandbox/onprem/mailboxes/dan@contoso.com
 Results are in the Verdicts and Remediations tables (Azure Storage Explorer → Emulator, table port ${runtime.tableConnectionString.match(/:(\d+)\/devstoreaccount1/)?.[1] ?? '?'}).
 Press Ctrl+C to stop.
 `);

@@ -52,13 +52,14 @@ async function waitForCompletion(statusUrl: string): Promise<Status> {
 }
 
 describe('local runtime (what npm start serves)', () => {
-  it('takes the sample verdict from HTTP through both queues to the sandbox mailboxes and into the tables', async () => {
+  it('takes the sample verdict from HTTP through both queues to the mailboxes of both sandboxes and into the tables', async () => {
     const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
     expect(
       runtime.tenant
         .mailbox('alice@contoso.com')
         .messages.some((m) => m.internetMessageId === sampleMessageId),
     ).toBe(true);
+    expect(runtime.onprem.copiesOf('dan@contoso.com', sampleMessageId)).toHaveLength(1);
 
     const response = await fetch(`${api}/verdicts`, {
       method: 'POST',
@@ -71,10 +72,10 @@ describe('local runtime (what npm start serves)', () => {
     const status = await waitForCompletion(accepted.statusUrl);
     expect(status.verdict).toMatchObject({
       status: 'completed',
-      recipients: 3,
-      succeeded: 2,
+      recipients: 4,
+      succeeded: 3,
       notFound: 1,
-      done: 3,
+      done: 4,
     });
     const byRecipient = Object.fromEntries(status.remediations.map((r) => [r.recipient, r]));
     expect(byRecipient['alice@contoso.com']).toMatchObject({
@@ -84,6 +85,12 @@ describe('local runtime (what npm start serves)', () => {
     });
     expect(byRecipient['bob@contoso.com']).toMatchObject({ status: 'succeeded' });
     expect(byRecipient['carol@contoso.com']).toMatchObject({ status: 'notFound', reason: 'MessageNotFound' });
+    // Graph knows Dan but cannot reach his on-premises mailbox, so the hybrid chain falls through to EWS.
+    expect(byRecipient['dan@contoso.com']).toMatchObject({
+      status: 'succeeded',
+      profile: 'sandbox-onprem',
+      backend: 'ews',
+    });
 
     const visible = (address: string) =>
       runtime.tenant
@@ -95,6 +102,12 @@ describe('local runtime (what npm start serves)', () => {
         );
     expect(visible('alice@contoso.com')).toEqual([]);
     expect(visible('bob@contoso.com')).toEqual([]);
+    expect(
+      runtime.onprem
+        .copiesOf('dan@contoso.com', sampleMessageId)
+        .map((m) => runtime.onprem.folderPath(m.folderId)),
+    ).toEqual(['Recoverable Items/Deletions']);
+    expect(runtime.onprem.requests.some((r) => r.impersonated === 'dan@contoso.com')).toBe(true);
 
     const table = TableClient.fromConnectionString(runtime.tableConnectionString, 'Remediations', {
       allowInsecureConnection: true,
@@ -104,15 +117,22 @@ describe('local runtime (what npm start serves)', () => {
       queryOptions: { filter: `PartitionKey eq '${accepted.verdictId}'` },
     }))
       rows.push(row);
-    expect(rows.map((r) => r.Status).sort()).toEqual(['notFound', 'succeeded', 'succeeded']);
+    expect(rows.map((r) => r.Status).sort()).toEqual(['notFound', 'succeeded', 'succeeded', 'succeeded']);
     expect(lines.some((l) => l.includes('fan-out complete'))).toBe(true);
   });
 
-  it('shows a sandbox mailbox over HTTP and answers unknown routes with 404', async () => {
+  it('shows a mailbox of either sandbox over HTTP and answers unknown routes with 404', async () => {
     const origin = runtime.apiUrl.replace('localhost', '127.0.0.1').replace(/\/api$/, '');
     const mailbox = await fetch(`${origin}/sandbox/mailboxes/alice@contoso.com`);
     expect(mailbox.status).toBe(200);
     expect(((await mailbox.json()) as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
+    const onprem = await fetch(`${origin}/sandbox/onprem/mailboxes/dan@contoso.com`);
+    expect(onprem.status).toBe(200);
+    const dan = (await onprem.json()) as { messages: { subject: string; folder: string }[] };
+    expect(dan.messages).toContainEqual(
+      expect.objectContaining({ subject: 'Weekly update', folder: 'Inbox' }),
+    );
+    expect((await fetch(`${origin}/sandbox/onprem/mailboxes/alice@contoso.com`)).status).toBe(404);
     expect((await fetch(`${origin}/api/nothing-here`)).status).toBe(404);
     expect((await fetch(`${origin}/api/health`)).status).toBe(200);
   });

@@ -59,8 +59,11 @@ afterAll(async () => {
 });
 
 describe('npm start', () => {
-  it('prints a curl that, pasted, makes the sample message disappear from the sandbox mailbox with succeeded rows', async () => {
+  it('prints a curl that, pasted, makes the sample message disappear from the mailboxes of both sandboxes with succeeded rows', async () => {
     expect(output).toMatch(/creating a development CA/);
+    expect(output).toMatch(
+      /On-premises sandbox up: Exchange Server EWS at https:\/\/127\.0\.0\.1:\d+\/EWS\/Exchange\.asmx/,
+    );
     const curl = /curl -s -X POST (\S+) -H 'Content-Type: application\/json' -d '(.+)'/.exec(output);
     expect(curl).not.toBeNull();
     const [, url = '', body = ''] = curl ?? [];
@@ -74,14 +77,20 @@ describe('npm start', () => {
 
     let status: {
       verdict: { status: string; succeeded: number };
-      remediations: { recipient: string; status: string }[];
+      remediations: { recipient: string; status: string; profile?: string; backend?: string }[];
     };
     do {
       await new Promise((r) => setTimeout(r, 100));
       status = (await (await fetch(statusUrl.replace('localhost', '127.0.0.1'))).json()) as typeof status;
     } while (!status.verdict.status.startsWith('completed'));
-    expect(status.verdict.succeeded).toBe(2);
+    expect(status.verdict.succeeded).toBe(3);
     expect(status.remediations.find((r) => r.recipient === 'alice@contoso.com')?.status).toBe('succeeded');
+    // Over https with the dev CA and NTLM, through the hybrid chain's second profile.
+    expect(status.remediations.find((r) => r.recipient === 'dan@contoso.com')).toMatchObject({
+      status: 'succeeded',
+      profile: 'sandbox-onprem',
+      backend: 'ews',
+    });
 
     const mailboxUrl =
       /curl -s (http:\/\/localhost:\d+\/sandbox\/mailboxes\/alice@contoso\.com)/.exec(output)?.[1] ?? '';
@@ -93,6 +102,16 @@ describe('npm start', () => {
     expect(
       mailbox.messages.filter((m) => m.internetMessageId === sampleMessageId && m.folderId === inbox),
     ).toEqual([]);
+
+    const onpremUrl =
+      /curl -s (http:\/\/localhost:\d+\/sandbox\/onprem\/mailboxes\/dan@contoso\.com)/.exec(output)?.[1] ??
+      '';
+    const dan = (await (await fetch(onpremUrl.replace('localhost', '127.0.0.1'))).json()) as {
+      messages: { internetMessageId: string; folder: string }[];
+    };
+    expect(dan.messages.filter((m) => m.internetMessageId === sampleMessageId)).toEqual([
+      expect.objectContaining({ folder: 'Recoverable Items/Deletions' }),
+    ]);
     expect(output).toMatch(/remediation finished status=succeeded/);
   });
 });
