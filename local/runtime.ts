@@ -34,6 +34,8 @@ import {
 export interface LocalRuntimeOptions {
   /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
   port: number;
+  /** Port of the Graph sandbox tenant (7072 under npm start, so the README's example configuration reaches it); 0 picks a free one. */
+  sandboxPort?: number;
   /** Port of Azurite's Table service (10002 as the emulator); 0 picks a free one. */
   tablePort: number;
   /** Git-ignored folder for the tables, the sandbox certificates and the sample app's key. */
@@ -135,6 +137,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       apps: [{ ...sandboxApp, certificatePem: appCert.certPem }],
       mailboxes: [...sandboxMailboxes(), ...(options.extraMailboxes ?? [])],
       ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
+      port: options.sandboxPort ?? 0,
     });
     stops.push(() => tenant.close());
     log(

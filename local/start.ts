@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime({
     port: Number(process.env.CLAWBACK_PORT ?? 7071),
     tablePort: Number(process.env.CLAWBACK_TABLE_PORT ?? 10002),
+    sandboxPort: Number(process.env.CLAWBACK_SANDBOX_PORT ?? 7072),
     dataDir,
     persistTables: true,
     tls,

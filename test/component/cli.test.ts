@@ -70,7 +70,10 @@ describe('the clawback CLI against the local runtime', () => {
     expect(applied.err).toBe('');
     expect(applied.code).toBe(0);
     expect(applied.out).toContain('+ profiles[contoso-onprem]:');
-    expect(applied.out).toContain('~ domains["contoso.com"]: "sandbox-online" → "hybrid"');
+    expect(applied.out).toContain(
+      '~ chains[hybrid].profiles: ["sandbox-online","sandbox-onprem"] → ["sandbox-online","contoso-onprem"]',
+    );
+    expect(applied.out).toContain('- profiles[sandbox-onprem]:');
     expect(applied.out).toMatch(/Applied version [0-9a-f]{16}/);
 
     const again = await cli('config', 'apply', configFile);

@@ -39,6 +39,7 @@ beforeAll(async () => {
       ...process.env,
       CLAWBACK_PORT: '0',
       CLAWBACK_TABLE_PORT: '0',
+      CLAWBACK_SANDBOX_PORT: '0',
       CLAWBACK_DATA_DIR: dataDir,
       NODE_EXTRA_CA_CERTS: '',
     },
