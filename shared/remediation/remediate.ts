@@ -36,9 +36,19 @@ export type RemediateResult =
   | { kind: 'retry'; delayMs: number; error: ClawbackError };
 
 /** What a later clean verdict can put back: the copy was moved, not destroyed or sent away. */
-const reversible: ReadonlySet<ActionName> = new Set(['quarantine', 'moveToDeletedItems', 'moveToJunk', 'softDelete']);
+const reversible: ReadonlySet<ActionName> = new Set([
+  'quarantine',
+  'moveToDeletedItems',
+  'moveToJunk',
+  'softDelete',
+]);
 /** Actions that change a copy, and so are recorded for a later restore (or its refusal). */
-const changesTheCopy: ReadonlySet<ActionName> = new Set([...reversible, 'hardDelete', 'forward', 'forwardAndDelete']);
+const changesTheCopy: ReadonlySet<ActionName> = new Set([
+  ...reversible,
+  'hardDelete',
+  'forward',
+  'forwardAndDelete',
+]);
 
 /** Reasons that mean "not this profile's mailbox": a chain moves on to its next profile. */
 const tryNextProfile: ReadonlySet<FailureReason> = new Set(['InvalidMailbox', 'MailboxInaccessible']);
@@ -102,22 +112,46 @@ export async function remediate(
     previous: RemediatedCopy,
     who: { profile: string; backend: 'graph' | 'ews' },
   ): Promise<RemediateResult> => {
-    const where = { originalFolder: previous.originalFolder, quarantineLocation: previous.quarantineLocation };
+    const where = {
+      originalFolder: previous.originalFolder,
+      quarantineLocation: previous.quarantineLocation,
+    };
     if (message.mode === 'simulate')
-      return finish('simulated', { ...who, ...where, detail: `Would restore the copy to ${previous.originalFolder ?? 'its original folder'}; simulate mode changed nothing.` });
+      return finish('simulated', {
+        ...who,
+        ...where,
+        detail: `Would restore the copy to ${previous.originalFolder ?? 'its original folder'}; simulate mode changed nothing.`,
+      });
     if (!backend.restoreMessage)
-      throw new ClawbackError('ConfigurationError', `Profile ${who.profile} (${backend.kind}) cannot restore messages.`);
+      throw new ClawbackError(
+        'ConfigurationError',
+        `Profile ${who.profile} (${backend.kind}) cannot restore messages.`,
+      );
     const outcome = await backend.restoreMessage(
       message.recipient,
       { internetMessageId: message.internetMessageId },
-      { action: previous.action, originalFolder: previous.originalFolder, quarantineLocation: previous.quarantineLocation },
+      {
+        action: previous.action,
+        originalFolder: previous.originalFolder,
+        quarantineLocation: previous.quarantineLocation,
+      },
       options,
     );
-    await deps.store.markRestored(message.threatKey, message.recipient, message.internetMessageId, now().toISOString(), options);
+    await deps.store.markRestored(
+      message.threatKey,
+      message.recipient,
+      message.internetMessageId,
+      now().toISOString(),
+      options,
+    );
     return finish(outcome.status, {
       ...who,
       ...where,
-      detail: outcome.detail ?? (outcome.status === 'succeeded' ? `Restored to ${previous.originalFolder ?? 'its original folder'} (undoing ${previous.action}).` : 'The copy was already back.'),
+      detail:
+        outcome.detail ??
+        (outcome.status === 'succeeded'
+          ? `Restored to ${previous.originalFolder ?? 'its original folder'} (undoing ${previous.action}).`
+          : 'The copy was already back.'),
     });
   };
 
@@ -133,7 +167,12 @@ export async function remediate(
   let previous: RemediatedCopy | undefined;
   let profiles = route.profiles;
   if (message.action === 'restore') {
-    previous = await deps.store.getRemediatedCopy(message.threatKey, message.recipient, message.internetMessageId, options);
+    previous = await deps.store.getRemediatedCopy(
+      message.threatKey,
+      message.recipient,
+      message.internetMessageId,
+      options,
+    );
     if (!previous)
       return finish('notFound', {
         reason: 'MessageNotFound',
@@ -146,7 +185,11 @@ export async function remediate(
         detail: `This copy was ${pastTense(previous.action)} by verdict ${previous.verdictId}; that cannot be undone.`,
       });
     if (previous.restoredAt)
-      return finish('alreadyRemediated', { profile: previous.profile, backend: previous.backend, detail: `Already restored at ${previous.restoredAt}.` });
+      return finish('alreadyRemediated', {
+        profile: previous.profile,
+        backend: previous.backend,
+        detail: `Already restored at ${previous.restoredAt}.`,
+      });
     // The profile that moved the copy is the one that can reach where it went.
     const mover = previous.profile;
     profiles = [...profiles.filter((p) => p.name === mover), ...profiles.filter((p) => p.name !== mover)];
@@ -187,7 +230,10 @@ export async function remediate(
         outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
       const changed = outcomes.filter((o) => o.status === 'succeeded');
       const status: TerminalStatus = changed.length === 0 ? 'alreadyRemediated' : 'succeeded';
+      // The backend's folder references (ids or well-known names) are what a restore needs; the row
+      // shows the operator the folder names the copies were found in.
       const originalFolder = unique(outcomes.map((o) => o.originalFolder));
+      const shownFolder = unique(found.items.map((i) => i.folderName)) ?? originalFolder;
       const quarantineLocation = unique(outcomes.map((o) => o.quarantineLocation));
       const detail =
         status === 'alreadyRemediated'
@@ -212,7 +258,13 @@ export async function remediate(
           options,
         );
       }
-      return await finish(status, { ...who, originalFolder, quarantineLocation, detail, reason: undefined });
+      return await finish(status, {
+        ...who,
+        originalFolder: shownFolder,
+        quarantineLocation,
+        detail,
+        reason: undefined,
+      });
     } catch (caught) {
       const error = toClawbackError(caught);
       if (error.code === 'InvalidMailbox' && deps.expandGroup && backend.expandRecipient && !previous) {
