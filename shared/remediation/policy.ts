@@ -2,8 +2,8 @@ import type { ConfigDocument } from '../config/document.js';
 import type { ActionName, Mode, VerdictChange } from '../verdicts/schema.js';
 
 /**
- * How far each action goes; the policy's action is the ceiling for a requested one. Forwarding is
- * its own kind and never substitutes for removal.
+ * How far each action goes; the policy's action is the ceiling for a requested one. Forwarding sends
+ * a copy to the configured SOC address and removes nothing, so it is judged apart (below).
  */
 const severity: Partial<Record<ActionName, number>> = {
   none: 0,
@@ -24,7 +24,9 @@ export interface Decision {
 /**
  * Policy picks the action and mode for the verdict; without a policy for it Clawback only finds and
  * reports (`none`). A requested action is honoured when the policy allows it: the same action, or a
- * milder one on the removal scale.
+ * milder one on the removal scale. `forward` is honoured for a removing policy when a `forwardTo`
+ * address is configured (the address never comes from the request); `forwardAndDelete` also needs
+ * the policy to allow at least `softDelete`, which is how the original is removed.
  */
 export function decideAction(
   config: ConfigDocument,
@@ -38,6 +40,15 @@ export function decideAction(
   const r = severity[requested];
   const a = severity[allowed];
   if (r !== undefined && a !== undefined && r <= a) return { action: requested, mode };
+  const removing = a !== undefined && a > 0;
+  if (requested === 'forward' && config.forwardTo && removing) return { action: requested, mode };
+  if (
+    requested === 'forwardAndDelete' &&
+    config.forwardTo &&
+    a !== undefined &&
+    a >= (severity.softDelete ?? 0)
+  )
+    return { action: requested, mode };
   return {
     action: allowed,
     mode,

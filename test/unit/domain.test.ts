@@ -54,6 +54,29 @@ describe('policy', () => {
     expect(decision.note).toMatch(/not allowed by policy/);
   });
 
+  it('honours a requested forward to the configured address when the policy removes mail, and never without forwardTo', () => {
+    const withForward = configDocument({
+      forwardTo: 'soc@contoso.com',
+      policies: [{ verdict: 'malicious', action: 'softDelete' }],
+    });
+    expect(decideAction(withForward, { verdict: 'malicious', action: 'forward' }).action).toBe('forward');
+    expect(decideAction(withForward, { verdict: 'malicious', action: 'forwardAndDelete' }).action).toBe(
+      'forwardAndDelete',
+    );
+    expect(decideAction(config, { verdict: 'malicious', action: 'forward' }).action).toBe('quarantine');
+  });
+
+  it('does not let forwardAndDelete past a policy that stops short of deleting', () => {
+    const junkOnly = configDocument({
+      forwardTo: 'soc@contoso.com',
+      policies: [{ verdict: 'malicious', action: 'moveToJunk' }],
+    });
+    expect(decideAction(junkOnly, { verdict: 'malicious', action: 'forwardAndDelete' }).action).toBe(
+      'moveToJunk',
+    );
+    expect(decideAction(junkOnly, { verdict: 'malicious', action: 'forward' }).action).toBe('forward');
+  });
+
   it('only finds and reports when no policy covers the verdict', () => {
     expect(decideAction(config, { verdict: 'clean', action: 'hardDelete' }).action).toBe('none');
   });
