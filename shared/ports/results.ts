@@ -138,10 +138,25 @@ export interface ResultStore {
 
   /** Records (or replaces) the latest change Clawback made to one copy. */
   recordRemediatedCopy(copy: RemediatedCopy, options?: CallOptions): Promise<void>;
-  getRemediatedCopy(threatKey: string, recipient: string, internetMessageId: string, options?: CallOptions): Promise<RemediatedCopy | undefined>;
+  getRemediatedCopy(
+    threatKey: string,
+    recipient: string,
+    internetMessageId: string,
+    options?: CallOptions,
+  ): Promise<RemediatedCopy | undefined>;
   /** Every copy remediated for a threat, page by page. */
-  listRemediatedCopies(threatKey: string, page: { pageSize: number; continuationToken?: string | undefined }, options?: CallOptions): Promise<Page<RemediatedCopy>>;
-  markRestored(threatKey: string, recipient: string, internetMessageId: string, restoredAt: string, options?: CallOptions): Promise<void>;
+  listRemediatedCopies(
+    threatKey: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    options?: CallOptions,
+  ): Promise<Page<RemediatedCopy>>;
+  markRestored(
+    threatKey: string,
+    recipient: string,
+    internetMessageId: string,
+    restoredAt: string,
+    options?: CallOptions,
+  ): Promise<void>;
 
   /**
    * Claims `(source, eventId)` for a new verdict id. Returns the verdict id that owns the event:

@@ -97,16 +97,32 @@ export async function enqueueCopies(
  * The copies a verdict is about: the messages it lists or, for a restore without messages, every
  * copy Clawback changed for the same threat — read page by page, never all at once.
  */
-async function* copiesOf(message: VerdictMessage, action: ActionName, deps: FanOutDeps, options?: CallOptions): AsyncGenerator<CopyTarget> {
+async function* copiesOf(
+  message: VerdictMessage,
+  action: ActionName,
+  deps: FanOutDeps,
+  options?: CallOptions,
+): AsyncGenerator<CopyTarget> {
   const messages = message.change.messages ?? [];
   for (const { recipient, message: delivered } of recipientCopies(messages)) {
-    yield { recipient, internetMessageId: delivered.internetMessageId, sender: delivered.sender, subject: delivered.subject, receivedAt: delivered.receivedAt };
+    yield {
+      recipient,
+      internetMessageId: delivered.internetMessageId,
+      sender: delivered.sender,
+      subject: delivered.subject,
+      receivedAt: delivered.receivedAt,
+    };
   }
   if (messages.length > 0 || action !== 'restore') return;
   let continuationToken: string | undefined;
   do {
-    const page = await deps.store.listRemediatedCopies(threatKey(message.change.threat), { pageSize: deps.batchSize, continuationToken }, options);
-    for (const copy of page.items) yield { recipient: copy.recipient, internetMessageId: copy.internetMessageId };
+    const page = await deps.store.listRemediatedCopies(
+      threatKey(message.change.threat),
+      { pageSize: deps.batchSize, continuationToken },
+      options,
+    );
+    for (const copy of page.items)
+      yield { recipient: copy.recipient, internetMessageId: copy.internetMessageId };
     continuationToken = page.continuationToken;
   } while (continuationToken);
 }
@@ -127,7 +143,11 @@ async function* asyncChunks<T>(items: AsyncIterable<T>, size: number): AsyncGene
  * One pending `Remediations` row and one `remediations` message per (recipient, message), written
  * batch by batch, so a 10,000-recipient campaign never sits in one message or one array.
  */
-export async function fanOut(message: VerdictMessage, deps: FanOutDeps, options?: CallOptions): Promise<FanOutResult> {
+export async function fanOut(
+  message: VerdictMessage,
+  deps: FanOutDeps,
+  options?: CallOptions,
+): Promise<FanOutResult> {
   const log = deps.log ?? (() => undefined);
   const { change, verdictId } = message;
   const decision = decideAction(deps.config, change);
@@ -173,8 +193,8 @@ export async function fanOut(message: VerdictMessage, deps: FanOutDeps, options?
   }
   if (rows === 0) log(`verdict ${verdictId} names no delivered copies; there is nothing to fan out`);
   const verdict = await deps.store.markFannedOut(verdictId, rows, options);
-  log(`verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`);
+  log(
+    `verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`,
+  );
   return { verdict, rows, newRows };
 }
-
-

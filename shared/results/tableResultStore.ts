@@ -437,8 +437,18 @@ export class TableResultStore implements ResultStore {
     }
   }
 
-  async getRemediatedCopy(threatKey: string, recipient: string, internetMessageId: string, options?: CallOptions): Promise<RemediatedCopy | undefined> {
-    const entity = await this.getEntity(tables.remediatedCopies, sanitizeKey(threatKey), copyRowKey(recipient, internetMessageId), options);
+  async getRemediatedCopy(
+    threatKey: string,
+    recipient: string,
+    internetMessageId: string,
+    options?: CallOptions,
+  ): Promise<RemediatedCopy | undefined> {
+    const entity = await this.getEntity(
+      tables.remediatedCopies,
+      sanitizeKey(threatKey),
+      copyRowKey(recipient, internetMessageId),
+      options,
+    );
     return entity && fromCopyEntity(threatKey, entity);
   }
 
@@ -454,21 +464,39 @@ export class TableResultStore implements ResultStore {
           queryOptions: { filter: `PartitionKey eq '${sanitizeKey(threatKey).replace(/'/g, "''")}'` },
           abortSignal: options?.abortSignal,
         })
-        .byPage({ maxPageSize: page.pageSize, ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) });
+        .byPage({
+          maxPageSize: page.pageSize,
+          ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
+        });
       const first = await iterator.next();
       if (first.done) return { items: [] };
-      const value = first.value as TableEntityResult<Record<string, unknown>>[] & { continuationToken?: string };
-      return { items: value.map((e) => fromCopyEntity(threatKey, e)), continuationToken: value.continuationToken };
+      const value = first.value as TableEntityResult<Record<string, unknown>>[] & {
+        continuationToken?: string;
+      };
+      return {
+        items: value.map((e) => fromCopyEntity(threatKey, e)),
+        continuationToken: value.continuationToken,
+      };
     } catch (error) {
       throw storageFailure('listing remediated copies', error);
     }
   }
 
-  async markRestored(threatKey: string, recipient: string, internetMessageId: string, restoredAt: string, options?: CallOptions): Promise<void> {
+  async markRestored(
+    threatKey: string,
+    recipient: string,
+    internetMessageId: string,
+    restoredAt: string,
+    options?: CallOptions,
+  ): Promise<void> {
     const client = await this.client(tables.remediatedCopies);
     try {
       await client.updateEntity(
-        { partitionKey: sanitizeKey(threatKey), rowKey: copyRowKey(recipient, internetMessageId), RestoredAt: restoredAt },
+        {
+          partitionKey: sanitizeKey(threatKey),
+          rowKey: copyRowKey(recipient, internetMessageId),
+          RestoredAt: restoredAt,
+        },
         'Merge',
         { abortSignal: options?.abortSignal },
       );

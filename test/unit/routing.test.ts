@@ -20,7 +20,10 @@ const messageId = '<m1@mail.example.com>';
 const verdictId = '8235000000000-0123456789';
 
 /** The rows remediate() reads and writes, in memory: the test is about routing, not Table Storage. */
-class RowsInMemory implements Pick<ResultStore, 'getRemediation' | 'updateRemediation' | 'recordOutcome' | 'recordRemediatedCopy'> {
+class RowsInMemory implements Pick<
+  ResultStore,
+  'getRemediation' | 'updateRemediation' | 'recordOutcome' | 'recordRemediatedCopy'
+> {
   readonly copies: RemediatedCopy[] = [];
   readonly rows = new Map<string, { value: RemediationRecord; etag: string }>();
   private n = 0;
