@@ -222,7 +222,8 @@ describe('GraphMailBackend against the sandbox tenant', () => {
     );
     expect(outcomes.every((o) => o.status === 'succeeded')).toBe(true);
     const projects = tenant.mailbox('carol@contoso.com').folders.find((f) => f.displayName === 'Projects');
-    expect(outcomes.map((o) => o.originalFolder).sort()).toEqual(['inbox', projects?.id].sort());
+    expect(outcomes.map((o) => o.originalFolder).sort()).toEqual([`Projects (${projects?.id})`, 'inbox']);
+    expect(items.map((i) => i.folderName).sort()).toEqual(['Projects', 'inbox']);
     expect(foldersOf('carol@contoso.com', '<deleted@evil.example>')).toEqual([
       'deleteditems',
       'deleteditems',
@@ -356,16 +357,17 @@ describe('GraphMailBackend against the sandbox tenant', () => {
     });
   });
 
-  it('is honest that the remaining actions are not available yet', async () => {
+  it('sends restore to restoreMessage, which knows what the remediation recorded', async () => {
     const backend = backendFor();
     const [item] = (
       await backend.findMessages('alice@contoso.com', { internetMessageId: '<dup@evil.example>' })
     ).items;
-    const error = await rejection(backend.applyAction('alice@contoso.com', item!, 'quarantine'));
+    const error = await rejection(backend.applyAction('alice@contoso.com', item!, 'restore'));
     expect(error).toMatchObject({
       code: 'ConfigurationError',
-      message: 'Action "quarantine" is not available for Graph profiles yet',
+      message: expect.stringMatching(/restoreMessage/) as unknown,
     });
+    expect(foldersOf('alice@contoso.com', '<dup@evil.example>')).toEqual(['Rules', 'inbox']);
   });
 
   it('spends one token request on many mailboxes', async () => {
@@ -405,6 +407,41 @@ describe('GraphMailBackend against the sandbox tenant', () => {
     expect(items).toHaveLength(2);
   });
 
+  it("looks up the mailbox's well-known folders in the same JSON batch as its first search", async () => {
+    const before = tenant.requests.length;
+    const backend = backendFor();
+    await backend.findMessages('user0@contoso.com', { internetMessageId: '<wide@evil.example>' });
+    const first = tenant.requests.slice(before);
+    expect(first.filter((r) => !r.batched).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1.0/$batch',
+    ]);
+    expect(first.filter((r) => r.batched).map((r) => r.path)).toContainEqual(
+      '/v1.0/users/user0@contoso.com/mailFolders/deleteditems?$select=id',
+    );
+
+    const again = tenant.requests.length;
+    await backend.findMessages('user0@contoso.com', { internetMessageId: '<wide@evil.example>' });
+    expect(tenant.requests.slice(again).map((r) => [r.method, r.batched ?? false])).toEqual([['GET', false]]);
+  });
+
+  it('retries throttled batch items on their own, after their Retry-After', async () => {
+    tenant.script({
+      match: { mailbox: 'user1@contoso.com', pathIncludes: '/messages?', inBatch: true },
+      times: 2,
+      respond: { status: 429, headers: { 'Retry-After': new Date(Date.now() - 5000).toUTCString() } },
+    });
+    const before = tenant.requests.length;
+    const { items } = await backendFor().findMessages('user1@contoso.com', {
+      internetMessageId: '<wide@evil.example>',
+    });
+    expect(items).toHaveLength(1);
+    const batched = tenant.requests.slice(before).filter((r) => r.batched);
+    expect(batched.filter((r) => r.path.includes('/messages?')).map((r) => r.status)).toEqual([
+      429, 429, 200,
+    ]);
+    expect(batched.filter((r) => r.path.includes('/mailFolders/inbox')).map((r) => r.status)).toEqual([200]);
+  });
+
   it('gives up as Throttled, retryable, once the attempts are spent', async () => {
     tenant.script({
       match: { mailbox: 'alice@contoso.com', pathIncludes: '/messages' },
@@ -417,7 +454,8 @@ describe('GraphMailBackend against the sandbox tenant', () => {
       }),
     );
     expect(error).toMatchObject({ code: 'Throttled', retryable: true });
-    expect(tenant.requests.length - before).toBe(2);
+    const searches = tenant.requests.slice(before).filter((r) => r.path.includes('/messages?'));
+    expect(searches.map((r) => r.status)).toEqual([429, 429]);
   });
 
   describe('failures carry the SPEC reason and an actionable detail', () => {

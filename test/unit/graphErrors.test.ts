@@ -95,7 +95,7 @@ const rows: Row[] = [
     error: graphError(403, 'Authorization_RequestDenied'),
     reason: 'PermissionError',
     retryable: false,
-    detail: /Mail\.ReadWrite/,
+    detail: /User\.Read\.All and GroupMember\.Read\.All application permissions/,
   },
   {
     name: '401',

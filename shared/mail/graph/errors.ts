@@ -97,6 +97,12 @@ function translateGraphResponse(error: GraphErrorLike, context: GraphErrorContex
     );
   if (status === 404 && code === 'ErrorItemNotFound')
     return new ClawbackError('MessageNotFound', `The message is no longer in ${mailbox} (${said}).`, options);
+  if (code === 'Authorization_RequestDenied')
+    return new ClawbackError(
+      'PermissionError',
+      `The directory refused ${context.operation} (${said}). Grant the app${context.clientId ? ` ${context.clientId}` : ''} the User.Read.All and GroupMember.Read.All application permissions with admin consent, so recipients can be told apart from groups and groups expanded.`,
+      options,
+    );
   if (status === 403 || accessDeniedCodes.has(code))
     return new ClawbackError(
       'PermissionError',

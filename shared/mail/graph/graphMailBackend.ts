@@ -3,6 +3,7 @@ import {
   Client,
   type GraphRequest,
   HTTPMessageHandler,
+  ResponseType,
   RetryHandler,
   RetryHandlerOptions,
 } from '@microsoft/microsoft-graph-client';
@@ -17,12 +18,22 @@ import type {
   FindResult,
   MailBackend,
   MailItem,
+  PreviousRemediation,
+  RecipientExpansion,
 } from '../../ports/mail.js';
 import type { SecretSource } from '../../ports/secrets.js';
 import { isCertificateCurrent, loadCertificate, type LoadedCertificate } from '../../secrets/certificate.js';
 import type { ActionName } from '../../verdicts/schema.js';
+import { type BatchRequest, type BatchResponse, type BatchResult, runBatch } from './batch.js';
 import { getGraphTokenProvider, type GraphEndpoints, resolveGraphEndpoints } from './credentials.js';
 import { type GraphErrorContext, translateGraphError } from './errors.js';
+import {
+  folderDestinations,
+  folderLabel,
+  formatQuarantineLocation,
+  parseQuarantineLocation,
+  type QuarantineLocation,
+} from './locations.js';
 import { graphMailboxLimiter } from './mailboxLimiter.js';
 import {
   BearerAuthMiddleware,
@@ -31,10 +42,13 @@ import {
   TimeoutMiddleware,
 } from './middleware.js';
 import {
+  childFolderQuery,
   type FallbackCriteria,
   fallbackFilter,
+  groupByMailQuery,
   messageIdFilter,
   messageSearchQuery,
+  messageSelect,
   userPath,
 } from './odata.js';
 
@@ -44,7 +58,7 @@ export interface GraphMailBackendDeps {
   identityHttpClient?: HttpClient | undefined;
   /** settings.graphTimeoutSeconds: the bound on each Graph attempt and on each token request. */
   timeoutSeconds: number;
-  /** settings.maxAttempts: 429/503/504 are retried in process up to this many attempts in all. */
+  /** settings.maxAttempts: 429/503/504 are retried in process (batch items too) up to this many attempts in all. */
   maxAttempts: number;
   /** The configured forward address; never one from a request. */
   forwardTo?: string | undefined;
@@ -56,6 +70,13 @@ interface GraphMessage {
   internetMessageId?: string;
   parentFolderId: string;
   isRead?: boolean;
+  isDraft?: boolean;
+  categories?: string[];
+}
+
+interface GraphPage<T> {
+  value?: T[];
+  '@odata.nextLink'?: string;
 }
 
 interface FolderEntry {
@@ -63,9 +84,26 @@ interface FolderEntry {
   id: string | undefined;
 }
 
-interface GraphPage {
-  value?: GraphMessage[];
-  '@odata.nextLink'?: string;
+interface FolderInfo {
+  name: string;
+  wellKnown: boolean;
+}
+
+/** What the backend knows about one mailbox's folders; filled as it goes, never invalidated. */
+interface MailboxFolders {
+  wellKnown: Map<string, FolderEntry>;
+  /** How rows name a folder id: its well-known name, or its display name. */
+  byId: Map<string, FolderInfo>;
+  /** Folders Clawback finds or creates (quarantine folders), by `parentId/lower-case name`. */
+  own: Map<string, FolderEntry>;
+  /** Well-known folders the mailbox does not have (Graph answered 404). */
+  absent: Set<string>;
+  prefetching: boolean;
+}
+
+interface MoveRequest {
+  id: string;
+  destination: string;
 }
 
 /** Back-off when Graph sends no Retry-After, in seconds (the SDK grows it exponentially). */
@@ -75,7 +113,24 @@ const maxPages = 1000;
 const folderCacheMailboxes = 10_000;
 const recoverableItems = 'recoverableitemsdeletions';
 const destinations = { moveToDeletedItems: 'deleteditems', moveToJunk: 'junkemail' } as const;
-const unavailableActions = new Set<ActionName>(['quarantine', 'restore']);
+/** Looked up in the same batch as a mailbox's first search, so rows name folders without extra round trips. */
+const prefetchedFolders = [
+  'inbox',
+  'deleteditems',
+  'junkemail',
+  'sentitems',
+  'drafts',
+  'archive',
+  recoverableItems,
+];
+/** Where each reversible action put the copies, for restore. */
+const restoreSources: Partial<Record<ActionName, string>> = {
+  moveToDeletedItems: 'deleteditems',
+  moveToJunk: 'junkemail',
+  softDelete: recoverableItems,
+};
+const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
+const draftNote = 'Exchange stores a MIME import as a draft';
 
 export function createGraphMailBackend(profile: GraphProfile, deps: GraphMailBackendDeps): GraphMailBackend {
   return new GraphMailBackend(profile, deps);
@@ -84,15 +139,16 @@ export function createGraphMailBackend(profile: GraphProfile, deps: GraphMailBac
 /**
  * Exchange Online through Microsoft Graph v1.0 with app-only certificate credentials. Every request
  * passes the same middleware: bearer token, the SDK's retry handler (429/503/504, honouring
- * Retry-After), at most four requests in flight per mailbox, and a per-attempt timeout.
+ * Retry-After), at most four requests in flight per mailbox, and a per-attempt timeout. JSON batches
+ * go through the same chain and retry their throttled items themselves (see runBatch).
  */
 export class GraphMailBackend implements MailBackend {
   readonly kind = 'graph' as const;
   readonly endpoints: GraphEndpoints;
   private readonly client: Client;
   private certificate: { source: string; loaded: LoadedCertificate } | undefined;
-  /** Well-known folder ids per lower-case mailbox, looked up once each. */
-  private readonly folderIds = new Map<string, Map<string, FolderEntry>>();
+  /** Folder knowledge per lower-case mailbox. */
+  private readonly folders = new Map<string, MailboxFolders>();
 
   constructor(
     private readonly profile: GraphProfile,
@@ -155,15 +211,13 @@ export class GraphMailBackend implements MailBackend {
     action: ActionName,
     options?: CallOptions,
   ): Promise<ActionOutcome> {
-    if (unavailableActions.has(action))
+    if (action === 'restore')
       throw new ClawbackError(
         'ConfigurationError',
-        `Action "${action}" is not available for Graph profiles yet`,
+        'Restore puts copies back from what their remediation recorded; it goes through restoreMessage, not applyAction.',
       );
-    if (action === 'moveToDeletedItems' || action === 'moveToJunk')
-      await this.wellKnownFolderId(mailbox, destinations[action], options);
-    const originalFolder = await this.folderLabel(mailbox, item, options);
-    const messagePath = `${userPath(mailbox)}/messages/${encodeURIComponent(item.id)}`;
+    const originalFolder = await this.folderLabelOf(mailbox, item, options);
+    const messagePath = messagePathOf(mailbox, item.id);
     switch (action) {
       case 'none':
         return { status: 'succeeded', originalFolder, detail: 'found; no action' };
@@ -195,12 +249,133 @@ export class GraphMailBackend implements MailBackend {
       case 'forward':
       case 'forwardAndDelete':
         return this.forward(mailbox, originalFolder, messagePath, action === 'forwardAndDelete', options);
-      default:
+      case 'quarantine':
+        return this.profile.quarantineTarget === 'mailbox'
+          ? this.quarantineToMailbox(mailbox, item, originalFolder, messagePath, options)
+          : this.quarantineToFolder(mailbox, item, originalFolder, messagePath, options);
+    }
+  }
+
+  /**
+   * Puts the copies an earlier remediation moved back into the folders its row recorded, keeping their
+   * read state: by a move from the hidden quarantine folder, Deleted Items, Junk Email or Recoverable
+   * Items, or by MIME re-import from the central quarantine mailbox.
+   */
+  async restoreMessage(
+    mailbox: string,
+    criteria: FindCriteria,
+    previous: PreviousRemediation,
+    options?: CallOptions,
+  ): Promise<ActionOutcome> {
+    const messageId = usableMessageId(criteria.internetMessageId);
+    if (messageId === undefined)
+      throw new ClawbackError('MessageNotFound', 'The remediation row has no message id to restore by.');
+    const recorded = folderDestinations(previous.originalFolder);
+    const targets = recorded.length > 0 ? recorded : ['inbox'];
+    const unrecorded = recorded.length === 0 ? ' (no original folder was recorded)' : '';
+    const location =
+      parseQuarantineLocation(previous.quarantineLocation, this.profile.quarantineFolder) ??
+      (previous.action === 'quarantine' ? this.configuredLocation(mailbox) : undefined);
+    const filter = messageIdFilter(messageId);
+    if (location?.kind === 'mailbox')
+      return this.restoreFromMailbox(mailbox, filter, location, targets, unrecorded, options);
+
+    let source: { path: string | undefined; label: string };
+    if (location?.kind === 'folder') {
+      const id = await this.existingOwnFolder(mailbox, 'msgfolderroot', location.folder, options);
+      source = { path: id, label: `the hidden folder "${location.folder}"` };
+    } else {
+      const name = restoreSources[previous.action];
+      if (name === undefined)
         throw new ClawbackError(
           'ConfigurationError',
-          `Action "${action}" is not available for Graph profiles yet`,
+          `Copies handled with ${previous.action} were not moved anywhere Clawback can take them back from.`,
         );
+      source = { path: name, label: name };
     }
+
+    const query = messageSearchQuery(filter);
+    const scopes = [`${userPath(mailbox)}/messages?${query}`];
+    if (source.path !== undefined)
+      scopes.push(`${userPath(mailbox)}/mailFolders/${encodeURIComponent(source.path)}/messages?${query}`);
+    const [anywhere = [], inSource = []] = await this.searchAll(mailbox, scopes, options);
+    if (inSource.length === 0) {
+      if (anywhere.length > 0)
+        return {
+          status: 'alreadyRemediated',
+          originalFolder: previous.originalFolder,
+          detail: `no copy is left in ${source.label}; ${anywhere.length} ${plural(anywhere.length)} already in the mailbox`,
+        };
+      throw new ClawbackError(
+        'MessageNotFound',
+        `No copy of ${messageId} is in ${source.label} of ${mailbox} or anywhere else in it; it may have been deleted since it was remediated.`,
+      );
+    }
+    const moves = inSource.map((m, i) => ({ id: m.id, destination: pick(targets, i) }));
+    const { moved, fellBack } = await this.moveBack(mailbox, moves, options);
+    if (moved === 0)
+      return {
+        status: 'alreadyRemediated',
+        originalFolder: previous.originalFolder,
+        detail: `the copies left ${source.label} before they could be moved back`,
+      };
+    return {
+      status: 'succeeded',
+      originalFolder: previous.originalFolder,
+      quarantineLocation: previous.quarantineLocation,
+      detail: `moved ${moved} ${plural(moved)} from ${source.label} back to ${targets.join(', ')}${unrecorded}${fellBack > 0 ? `; ${fellBack} went to the Inbox because the original folder no longer exists` : ''}`,
+    };
+  }
+
+  /**
+   * A group or distribution list comes back with its member mailboxes (nested groups flattened by
+   * transitiveMembers, every page read); anything else counts as a mailbox, and the search then tells
+   * whether it is one.
+   */
+  async expandRecipient(address: string, options?: CallOptions): Promise<RecipientExpansion> {
+    const who = address.trim().toLowerCase();
+    try {
+      await this.call(
+        'recipient lookup',
+        who,
+        `/users/${encodeURIComponent(who)}?$select=id`,
+        options,
+        (r) => r.get() as Promise<unknown>,
+      );
+      return { kind: 'mailbox' };
+    } catch (error) {
+      if (!isClawbackError(error) || error.code !== 'InvalidMailbox') throw error;
+    }
+    const groups = await this.call<GraphPage<{ id: string; displayName?: string }>>(
+      'group lookup',
+      who,
+      `/groups?${groupByMailQuery(who)}`,
+      options,
+      (r) => r.get() as Promise<GraphPage<{ id: string; displayName?: string }>>,
+    );
+    const group = groups.value?.[0];
+    if (group === undefined) return { kind: 'mailbox' };
+    // The OData cast is an advanced directory query: it needs ConsistencyLevel: eventual and $count.
+    const eventual = (r: GraphRequest) => r.header('ConsistencyLevel', 'eventual');
+    const first = await this.call<GraphPage<{ mail?: string | null }>>(
+      'group expansion',
+      who,
+      `/groups/${encodeURIComponent(group.id)}/transitiveMembers/microsoft.graph.user?$select=mail,userPrincipalName&$top=999&$count=true`,
+      options,
+      (r) => eventual(r).get() as Promise<GraphPage<{ mail?: string | null }>>,
+    );
+    const users = await this.pages('group expansion', who, first, options, eventual);
+    const members = new Set<string>();
+    let withoutMail = 0;
+    for (const user of users) {
+      const mail = user.mail?.trim().toLowerCase();
+      if (mail) members.add(mail);
+      else withoutMail += 1;
+    }
+    this.deps.log?.(
+      `graph ${this.profile.name}: group ${who}${group.displayName ? ` (${group.displayName})` : ''} expanded to ${members.size} member mailboxes${withoutMail > 0 ? `; ${withoutMail} members without a mail address were skipped` : ''}`,
+    );
+    return { kind: 'group', displayName: group.displayName, members: [...members] };
   }
 
   private async moveTo(
@@ -223,6 +398,266 @@ export class GraphMailBackend implements MailBackend {
         (request) => request.post({ destinationId: destination }) as Promise<unknown>,
       ),
     );
+  }
+
+  /** A move into a hidden folder of the recipient's own mailbox: headers and read state kept, exactly reversible. */
+  private async quarantineToFolder(
+    mailbox: string,
+    item: MailItem,
+    originalFolder: string,
+    messagePath: string,
+    options: CallOptions | undefined,
+  ): Promise<ActionOutcome> {
+    const name = this.profile.quarantineFolder;
+    const location = formatQuarantineLocation({ kind: 'folder', folder: name });
+    const folderId = await this.ownFolder(mailbox, 'msgfolderroot', name, true, options);
+    if (item.folderId === folderId)
+      return {
+        status: 'alreadyRemediated',
+        quarantineLocation: location,
+        detail: `already in the hidden folder "${name}"`,
+      };
+    return this.removing(
+      originalFolder,
+      `moved to the hidden folder "${name}"`,
+      () =>
+        this.call(
+          'quarantine move',
+          mailbox,
+          `${messagePath}/move`,
+          options,
+          (request) => request.post({ destinationId: folderId }) as Promise<unknown>,
+        ),
+      location,
+    );
+  }
+
+  /**
+   * Copies the message as MIME into the central quarantine mailbox (Graph cannot move between
+   * mailboxes), tags the copy with the recipient and the original read state, files it, then deletes the
+   * original. A copy already tagged for this recipient is not imported twice when a retry gets here.
+   */
+  private async quarantineToMailbox(
+    mailbox: string,
+    item: MailItem,
+    originalFolder: string,
+    messagePath: string,
+    options: CallOptions | undefined,
+  ): Promise<ActionOutcome> {
+    const central = this.profile.quarantineMailbox;
+    if (!central)
+      throw new ClawbackError(
+        'ConfigurationError',
+        `Profile "${this.profile.name}" quarantines into a mailbox but names no quarantineMailbox.`,
+      );
+    const location = centralLocation(this.profile, central, mailbox);
+    const where = formatQuarantineLocation(location);
+    const folderId = await this.centralFolder(location, true, options);
+    if (folderId === undefined) throw new ClawbackError('Unknown', `Could not open ${where}.`);
+    const tag = quarantineCategory(mailbox);
+    const held = item.internetMessageId
+      ? await this.searchAll(
+          central,
+          [
+            `${userPath(central)}/messages?${messageSearchQuery(messageIdFilter(item.internetMessageId), quarantineCopySelect)}`,
+          ],
+          options,
+        )
+      : [[]];
+    const tagged = held[0]?.find((m) => m.categories?.includes(tag));
+    if (tagged === undefined) {
+      let mime: Buffer;
+      try {
+        mime = await this.mimeOf(mailbox, messagePath, options);
+      } catch (error) {
+        if (isClawbackError(error) && error.code === 'MessageNotFound')
+          return {
+            status: 'alreadyRemediated',
+            originalFolder,
+            detail: 'the message was already gone from the mailbox',
+          };
+        throw error;
+      }
+      const copy = await this.importMime(central, mime, options);
+      await this.fileQuarantineCopy(central, copy.id, folderId, tag, item.isRead, options);
+    } else if (tagged.parentFolderId !== folderId) {
+      await this.call(
+        'quarantine move',
+        central,
+        `${messagePathOf(central, tagged.id)}/move`,
+        options,
+        (r) => r.post({ destinationId: folderId }) as Promise<unknown>,
+      );
+    }
+    const already = tagged !== undefined;
+    return this.removing(
+      originalFolder,
+      `${already ? 'already copied' : 'copied as MIME'} into ${where} (${draftNote}) and deleted from the mailbox`,
+      () => this.call('delete', mailbox, messagePath, options, (r) => r.delete() as Promise<unknown>),
+      where,
+    );
+  }
+
+  /**
+   * Tags a fresh import with its recipient and read state and moves it into the quarantine folder. An
+   * import that cannot be filed is deleted again, so a retry does not leave an untagged twin in Drafts
+   * (only a tag tells whose a copy is, so another worker could not safely adopt it).
+   */
+  private async fileQuarantineCopy(
+    central: string,
+    copyId: string,
+    folderId: string,
+    tag: string,
+    isRead: boolean | undefined,
+    options: CallOptions | undefined,
+  ): Promise<void> {
+    const copyPath = messagePathOf(central, copyId);
+    try {
+      await this.call(
+        'quarantine copy update',
+        central,
+        copyPath,
+        options,
+        (r) =>
+          r.patch({ categories: [tag], ...(isRead === undefined ? {} : { isRead }) }) as Promise<unknown>,
+      );
+      await this.call(
+        'quarantine move',
+        central,
+        `${copyPath}/move`,
+        options,
+        (r) => r.post({ destinationId: folderId }) as Promise<unknown>,
+      );
+    } catch (error) {
+      await this.call(
+        'quarantine copy cleanup',
+        central,
+        copyPath,
+        options,
+        (r) => r.delete() as Promise<unknown>,
+      ).catch((cleanup: unknown) =>
+        this.deps.log?.(
+          `graph ${this.profile.name}: could not remove an unfiled import from ${central}: ${isClawbackError(cleanup) ? cleanup.detail : String(cleanup)}`,
+        ),
+      );
+      throw error;
+    }
+  }
+
+  /**
+   * Re-imports each quarantined copy of this recipient into the recipient's mailbox, files it in its
+   * original folder with its recorded read state, then deletes the quarantine copy. A draft copy already
+   * in the mailbox is a re-import an earlier attempt made before it could delete the quarantine copy.
+   */
+  private async restoreFromMailbox(
+    mailbox: string,
+    filter: string,
+    location: Extract<QuarantineLocation, { kind: 'mailbox' }>,
+    targets: string[],
+    unrecorded: string,
+    options: CallOptions | undefined,
+  ): Promise<ActionOutcome> {
+    const central = location.mailbox;
+    const where = formatQuarantineLocation(location);
+    const folderId = await this.centralFolder(location, false, options);
+    const tag = quarantineCategory(mailbox);
+    const [held, present] = await Promise.all([
+      folderId === undefined
+        ? Promise.resolve([])
+        : this.searchAll(
+            central,
+            [
+              `${userPath(central)}/mailFolders/${encodeURIComponent(folderId)}/messages?${messageSearchQuery(filter, quarantineCopySelect)}`,
+            ],
+            options,
+          ).then(([copies = []]) => copies),
+      this.searchAll(
+        mailbox,
+        [`${userPath(mailbox)}/messages?${messageSearchQuery(filter, `${messageSelect},isDraft`)}`],
+        options,
+      ).then(([copies = []]) => copies),
+    ]);
+    const mine = held.filter((m) => location.child !== undefined || m.categories?.includes(tag));
+    if (mine.length === 0) {
+      if (present.length > 0)
+        return {
+          status: 'alreadyRemediated',
+          detail: `no copy for ${mailbox} is left in ${where}; ${present.length} ${plural(present.length)} already in the mailbox`,
+        };
+      throw new ClawbackError(
+        'MessageNotFound',
+        `No copy for ${mailbox} is in ${where} and none is in the mailbox; it may have been deleted from the quarantine mailbox.`,
+      );
+    }
+    const drafts = present.filter((m) => m.isDraft === true);
+    let fellBack = 0;
+    for (const [i, copy] of mine.entries()) {
+      const copyPath = messagePathOf(central, copy.id);
+      const restored =
+        drafts.shift() ??
+        (await this.importMime(mailbox, await this.mimeOf(central, copyPath, options), options));
+      if (copy.isRead !== undefined)
+        await this.call(
+          'restore update',
+          mailbox,
+          messagePathOf(mailbox, restored.id),
+          options,
+          (r) => r.patch({ isRead: copy.isRead }) as Promise<unknown>,
+        );
+      const { fellBack: inbox } = await this.moveBack(
+        mailbox,
+        [{ id: restored.id, destination: pick(targets, i) }],
+        options,
+      );
+      fellBack += inbox;
+      await this.removing('', '', () =>
+        this.call(
+          'quarantine copy delete',
+          central,
+          copyPath,
+          options,
+          (r) => r.delete() as Promise<unknown>,
+        ),
+      );
+    }
+    return {
+      status: 'succeeded',
+      originalFolder: targets.join('; '),
+      quarantineLocation: where,
+      detail: `re-imported ${mine.length} ${plural(mine.length)} from ${where} into ${targets.join(', ')}${unrecorded} as MIME (Exchange treats a re-imported message as a draft) and removed the quarantine copy${fellBack > 0 ? `; ${fellBack} went to the Inbox because the original folder no longer exists` : ''}`,
+    };
+  }
+
+  /**
+   * Moves copies back; a destination that no longer exists sends its copy to the Inbox instead, and a
+   * copy that vanished meanwhile is left alone.
+   */
+  private async moveBack(
+    mailbox: string,
+    moves: MoveRequest[],
+    options: CallOptions | undefined,
+  ): Promise<{ moved: number; fellBack: number }> {
+    const attempt = async (batch: MoveRequest[]) =>
+      this.each('restore move', mailbox, batch, options, (move) => ({
+        method: 'POST',
+        url: `${messagePathOf(mailbox, move.id)}/move`,
+        body: { destinationId: move.destination },
+      }));
+    const results = await attempt(moves);
+    const retry = moves.filter((move, i) => {
+      const result = results[i];
+      if (result === undefined || result.ok) return false;
+      if (result.error.code !== 'MessageNotFound') throw result.error;
+      return move.destination !== 'inbox';
+    });
+    const moved = results.filter((r) => r?.ok).length;
+    if (retry.length === 0) return { moved, fellBack: 0 };
+    const again = await attempt(retry.map((move) => ({ ...move, destination: 'inbox' })));
+    const rescued = again.filter((r) => {
+      if (!r.ok && r.error.code !== 'MessageNotFound') throw r.error;
+      return r.ok;
+    }).length;
+    return { moved: moved + rescued, fellBack: rescued };
   }
 
   /**
@@ -272,10 +707,11 @@ export class GraphMailBackend implements MailBackend {
     originalFolder: string,
     done: string,
     act: () => Promise<unknown>,
+    quarantineLocation?: string,
   ): Promise<ActionOutcome> {
     try {
       await act();
-      return { status: 'succeeded', originalFolder, detail: done };
+      return { status: 'succeeded', originalFolder, quarantineLocation, detail: done };
     } catch (error) {
       if (isClawbackError(error) && error.code === 'MessageNotFound')
         return {
@@ -292,50 +728,185 @@ export class GraphMailBackend implements MailBackend {
     filter: string,
     options: CallOptions | undefined,
   ): Promise<MailItem[]> {
-    const scopes = [`${userPath(mailbox)}/messages`];
+    const query = messageSearchQuery(filter);
+    const scopes = [`${userPath(mailbox)}/messages?${query}`];
     if (this.profile.searchRecoverableItems)
-      scopes.push(`${userPath(mailbox)}/mailFolders/${recoverableItems}/messages`);
-    const found = new Map<string, MailItem>();
-    for (const scope of scopes) {
-      const inRecoverable = scope.endsWith(`/${recoverableItems}/messages`);
-      let page = await this.call<GraphPage>(
-        'message search',
-        mailbox,
-        `${scope}?${messageSearchQuery(filter)}`,
-        options,
-        (r) => r.get() as Promise<GraphPage>,
-      );
-      for (let pages = 1; ; pages++) {
-        for (const message of page.value ?? []) {
-          if (found.has(message.id)) continue;
-          found.set(message.id, {
-            id: message.id,
-            internetMessageId: message.internetMessageId ?? '',
-            folderId: message.parentFolderId,
-            folderName: inRecoverable
-              ? recoverableItems
-              : this.knownFolderName(mailbox, message.parentFolderId),
-            isRead: message.isRead,
-          });
-        }
-        const next = page['@odata.nextLink'];
-        if (next === undefined) break;
-        if (pages >= maxPages)
-          throw new ClawbackError(
-            'Unknown',
-            `Graph kept returning more pages after ${maxPages} for ${mailbox}; stopped searching.`,
-          );
-        page = await this.call<GraphPage>(
+      scopes.push(`${userPath(mailbox)}/mailFolders/${recoverableItems}/messages?${query}`);
+    const pages = await this.searchAll(mailbox, scopes, options, true);
+    const folders = this.foldersOf(mailbox);
+    const found = new Map<string, { message: GraphMessage; recoverable: boolean }>();
+    for (const [scope, messages] of pages.entries())
+      for (const message of messages)
+        if (!found.has(message.id)) found.set(message.id, { message, recoverable: scope === 1 });
+    await this.nameFolders(
+      mailbox,
+      [...found.values()].filter((f) => !f.recoverable).map((f) => f.message.parentFolderId),
+      options,
+    );
+    return [...found.values()].map(({ message, recoverable }) => ({
+      id: message.id,
+      internetMessageId: message.internetMessageId ?? '',
+      folderId: message.parentFolderId,
+      folderName: recoverable ? recoverableItems : folders.byId.get(message.parentFolderId)?.name,
+      isRead: message.isRead,
+    }));
+  }
+
+  /**
+   * Every message of each search URL, all pages. Several searches go in one JSON batch; with
+   * `prefetch`, so do the lookups of the mailbox's well-known folders the backend does not know yet.
+   */
+  private async searchAll(
+    mailbox: string,
+    urls: string[],
+    options: CallOptions | undefined,
+    prefetch = false,
+  ): Promise<GraphMessage[][]> {
+    const folders = this.foldersOf(mailbox);
+    const missing =
+      prefetch && !folders.prefetching
+        ? prefetchedFolders.filter((name) => !folders.wellKnown.has(name) && !folders.absent.has(name))
+        : [];
+    const requests: BatchRequest[] = [
+      ...urls.map((url): BatchRequest => ({ method: 'GET', url })),
+      ...missing.map((name): BatchRequest => ({
+        method: 'GET',
+        url: `${userPath(mailbox)}/mailFolders/${name}?$select=id`,
+      })),
+    ];
+    let firstPages: GraphPage<GraphMessage>[];
+    if (requests.length === 1 && urls[0] !== undefined) {
+      firstPages = [
+        await this.call<GraphPage<GraphMessage>>(
           'message search',
           mailbox,
-          '/',
+          urls[0],
           options,
-          (r) => r.get() as Promise<GraphPage>,
-          next,
-        );
+          (r) => r.get() as Promise<GraphPage<GraphMessage>>,
+        ),
+      ];
+    } else {
+      if (missing.length > 0) folders.prefetching = true;
+      let results: BatchResult[];
+      try {
+        results = await this.batch('message search', mailbox, requests, options);
+      } finally {
+        if (missing.length > 0) folders.prefetching = false;
       }
+      for (const [i, name] of missing.entries()) {
+        const result = results[urls.length + i];
+        if (result?.ok) this.rememberWellKnown(folders, name, (result.body as { id: string }).id);
+        else if (result?.error.code === 'MessageNotFound') folders.absent.add(name);
+      }
+      firstPages = results.slice(0, urls.length).map((result) => {
+        if (!result.ok) throw result.error;
+        return result.body as GraphPage<GraphMessage>;
+      });
     }
-    return [...found.values()];
+    const all: GraphMessage[][] = [];
+    for (const page of firstPages) all.push(await this.pages('message search', mailbox, page, options));
+    return all;
+  }
+
+  /** The rest of a collection: follows `@odata.nextLink` verbatim, as Graph asks. */
+  private async pages<T>(
+    operation: string,
+    mailbox: string,
+    first: GraphPage<T>,
+    options: CallOptions | undefined,
+    decorate: (request: GraphRequest) => GraphRequest = (r) => r,
+  ): Promise<T[]> {
+    const items = [...(first.value ?? [])];
+    let next = first['@odata.nextLink'];
+    for (let pages = 1; next !== undefined; pages++) {
+      if (pages >= maxPages)
+        throw new ClawbackError(
+          'Unknown',
+          `Graph kept returning more pages after ${maxPages} during ${operation} for ${mailbox}; stopped.`,
+        );
+      const page: GraphPage<T> = await this.call<GraphPage<T>>(
+        operation,
+        mailbox,
+        '/',
+        options,
+        (r) => decorate(r).get() as Promise<GraphPage<T>>,
+        { url: next },
+      );
+      items.push(...(page.value ?? []));
+      next = page['@odata.nextLink'];
+    }
+    return items;
+  }
+
+  /** One request per item: a single call, or one JSON batch (of up to 20 per envelope) for several. */
+  private async each<T>(
+    operation: string,
+    mailbox: string,
+    items: T[],
+    options: CallOptions | undefined,
+    request: (item: T) => BatchRequest,
+  ): Promise<BatchResult[]> {
+    const requests = items.map(request);
+    const [only] = requests;
+    if (requests.length !== 1 || only === undefined) return this.batch(operation, mailbox, requests, options);
+    try {
+      const body = await this.call(operation, mailbox, only.url, options, (r) => {
+        switch (only.method) {
+          case 'GET':
+            return r.get() as Promise<unknown>;
+          case 'POST':
+            return r.post(only.body ?? null) as Promise<unknown>;
+          case 'PATCH':
+            return r.patch(only.body ?? null) as Promise<unknown>;
+          case 'DELETE':
+            return r.delete() as Promise<unknown>;
+        }
+      });
+      return [{ ok: true, status: 200, body }];
+    } catch (error) {
+      if (!isClawbackError(error)) throw error;
+      return [{ ok: false, status: 0, error }];
+    }
+  }
+
+  private async batch(
+    operation: string,
+    mailbox: string,
+    requests: BatchRequest[],
+    options: CallOptions | undefined,
+  ): Promise<BatchResult[]> {
+    if (requests.length === 0) return [];
+    try {
+      return await runBatch(requests, {
+        maxAttempts: this.deps.maxAttempts,
+        fallbackDelayMs: retryDelaySeconds * 1000,
+        abortSignal: options?.abortSignal,
+        translate: (error) => translateGraphError(error, this.errorContext(operation, mailbox)),
+        send: async (items) => {
+          const envelope = {
+            requests: items.map(({ body, headers, ...item }) => ({
+              ...item,
+              ...(body === undefined
+                ? headers === undefined
+                  ? {}
+                  : { headers }
+                : { body, headers: { 'Content-Type': 'application/json', ...headers } }),
+            })),
+          };
+          const answer = await this.call<{ responses?: BatchResponse[] }>(
+            operation,
+            mailbox,
+            '/$batch',
+            options,
+            (r) => r.post(envelope) as Promise<{ responses?: BatchResponse[] }>,
+            { batchSlots: { mailbox, weight: items.length } },
+          );
+          return answer.responses ?? [];
+        },
+      });
+    } catch (error) {
+      throw translateGraphError(error, this.errorContext(operation, mailbox));
+    }
   }
 
   private async wellKnownFolderId(
@@ -344,65 +915,227 @@ export class GraphMailBackend implements MailBackend {
     options: CallOptions | undefined,
   ): Promise<string> {
     const folders = this.foldersOf(mailbox);
-    let entry = folders.get(name);
-    if (!entry) {
-      const lookup: FolderEntry = {
-        id: undefined,
-        promise: this.call<{ id: string }>(
-          'folder lookup',
-          mailbox,
-          `${userPath(mailbox)}/mailFolders/${name}`,
-          options,
-          (r) => r.get() as Promise<{ id: string }>,
-        ).then(
-          (folder) => {
-            lookup.id = folder.id;
-            return folder.id;
-          },
-          (error: unknown) => {
-            folders.delete(name);
-            throw error;
-          },
-        ),
-      };
-      entry = lookup;
-      folders.set(name, entry);
-    }
+    return this.cachedFolder(folders.wellKnown, name, async () => {
+      const folder = await this.call<{ id: string }>(
+        'folder lookup',
+        mailbox,
+        `${userPath(mailbox)}/mailFolders/${name}?$select=id`,
+        options,
+        (r) => r.get() as Promise<{ id: string }>,
+      );
+      folders.byId.set(folder.id, { name, wellKnown: true });
+      return folder.id;
+    });
+  }
+
+  private rememberWellKnown(folders: MailboxFolders, name: string, id: string): void {
+    if (!folders.wellKnown.has(name)) folders.wellKnown.set(name, { id, promise: Promise.resolve(id) });
+    folders.byId.set(id, { name, wellKnown: true });
+  }
+
+  /** One lookup per key at a time; a failed lookup is forgotten so the next call tries again. */
+  private cachedFolder(
+    cache: Map<string, FolderEntry>,
+    key: string,
+    lookup: () => Promise<string>,
+  ): Promise<string> {
+    const existing = cache.get(key);
+    if (existing) return existing.promise;
+    const entry: FolderEntry = {
+      id: undefined,
+      promise: lookup().then(
+        (id) => {
+          entry.id = id;
+          return id;
+        },
+        (error: unknown) => {
+          cache.delete(key);
+          throw error;
+        },
+      ),
+    };
+    cache.set(key, entry);
     return entry.promise;
   }
 
-  private foldersOf(mailbox: string): Map<string, FolderEntry> {
-    const key = mailbox.toLowerCase();
-    let folders = this.folderIds.get(key);
-    if (!folders) {
-      if (this.folderIds.size >= folderCacheMailboxes) {
-        const oldest = this.folderIds.keys().next();
-        if (!oldest.done) this.folderIds.delete(oldest.value);
+  /**
+   * A folder Clawback owns under `parent`, created on first use: creation is tried first, and Graph's
+   * 409 ErrorFolderExists (another worker, an earlier run) sends it to look the folder up instead.
+   */
+  private ownFolder(
+    mailbox: string,
+    parent: string,
+    name: string,
+    hidden: boolean,
+    options: CallOptions | undefined,
+  ): Promise<string> {
+    const folders = this.foldersOf(mailbox);
+    return this.cachedFolder(folders.own, `${parent}/${name.toLowerCase()}`, async () => {
+      try {
+        const created = await this.call<{ id: string }>(
+          'folder creation',
+          mailbox,
+          `${userPath(mailbox)}/mailFolders/${encodeURIComponent(parent)}/childFolders`,
+          options,
+          (r) => r.post({ displayName: name, isHidden: hidden }) as Promise<{ id: string }>,
+        );
+        folders.byId.set(created.id, { name, wellKnown: false });
+        return created.id;
+      } catch (error) {
+        if (graphCodeOf(error) !== 'ErrorFolderExists') throw error;
       }
-      folders = new Map();
-      this.folderIds.set(key, folders);
+      const found = await this.findChildFolder(mailbox, parent, name, options);
+      if (found === undefined)
+        throw new ClawbackError(
+          'Unknown',
+          `Graph says the folder "${name}" exists in ${mailbox} but does not list it; retrying later.`,
+          { retryable: true },
+        );
+      return found;
+    });
+  }
+
+  /** A folder Clawback owns, without creating it: undefined when it does not exist. */
+  private async existingOwnFolder(
+    mailbox: string,
+    parent: string,
+    name: string,
+    options: CallOptions | undefined,
+  ): Promise<string | undefined> {
+    const folders = this.foldersOf(mailbox);
+    const key = `${parent}/${name.toLowerCase()}`;
+    const cached = folders.own.get(key);
+    if (cached) return cached.promise;
+    const found = await this.findChildFolder(mailbox, parent, name, options);
+    if (found !== undefined && !folders.own.has(key))
+      folders.own.set(key, { id: found, promise: Promise.resolve(found) });
+    return found;
+  }
+
+  private async findChildFolder(
+    mailbox: string,
+    parent: string,
+    name: string,
+    options: CallOptions | undefined,
+  ): Promise<string | undefined> {
+    const page = await this.call<GraphPage<{ id: string; displayName?: string }>>(
+      'folder lookup',
+      mailbox,
+      `${userPath(mailbox)}/mailFolders/${encodeURIComponent(parent)}/childFolders?${childFolderQuery(name)}`,
+      options,
+      (r) => r.get() as Promise<GraphPage<{ id: string; displayName?: string }>>,
+    );
+    const folder = page.value?.find((f) => f.displayName?.toLowerCase() === name.toLowerCase());
+    if (folder !== undefined) this.foldersOf(mailbox).byId.set(folder.id, { name, wellKnown: false });
+    return folder?.id;
+  }
+
+  /** The central quarantine folder (and per-recipient child) a location names; created only when asked. */
+  private async centralFolder(
+    location: Extract<QuarantineLocation, { kind: 'mailbox' }>,
+    create: boolean,
+    options: CallOptions | undefined,
+  ): Promise<string | undefined> {
+    const open = (parent: string, name: string) =>
+      create
+        ? this.ownFolder(location.mailbox, parent, name, false, options)
+        : this.existingOwnFolder(location.mailbox, parent, name, options);
+    const top = await open('msgfolderroot', location.folder);
+    if (top === undefined || location.child === undefined) return top;
+    return open(top, location.child);
+  }
+
+  /** Where this profile quarantines a recipient's copies. */
+  private configuredLocation(mailbox: string): QuarantineLocation {
+    const central = this.profile.quarantineMailbox;
+    if (this.profile.quarantineTarget !== 'mailbox' || !central)
+      return { kind: 'folder', folder: this.profile.quarantineFolder };
+    return centralLocation(this.profile, central, mailbox);
+  }
+
+  private async mimeOf(
+    mailbox: string,
+    messagePath: string,
+    options: CallOptions | undefined,
+  ): Promise<Buffer> {
+    const content = await this.call<ArrayBuffer>(
+      'MIME download',
+      mailbox,
+      `${messagePath}/$value`,
+      options,
+      (r) => r.responseType(ResponseType.ARRAYBUFFER).get() as Promise<ArrayBuffer>,
+    );
+    return Buffer.from(content);
+  }
+
+  /** Graph accepts MIME only on `/users/{id}/messages`, base64 in a text/plain body; the item lands in Drafts. */
+  private importMime(mailbox: string, mime: Buffer, options: CallOptions | undefined): Promise<GraphMessage> {
+    return this.call<GraphMessage>(
+      'MIME import',
+      mailbox,
+      `${userPath(mailbox)}/messages`,
+      options,
+      (r) => r.header('Content-Type', 'text/plain').post(mime.toString('base64')) as Promise<GraphMessage>,
+    );
+  }
+
+  private foldersOf(mailbox: string): MailboxFolders {
+    const key = mailbox.toLowerCase();
+    let folders = this.folders.get(key);
+    if (!folders) {
+      if (this.folders.size >= folderCacheMailboxes) {
+        const oldest = this.folders.keys().next();
+        if (!oldest.done) this.folders.delete(oldest.value);
+      }
+      folders = {
+        wellKnown: new Map(),
+        byId: new Map(),
+        own: new Map(),
+        absent: new Set(),
+        prefetching: false,
+      };
+      this.folders.set(key, folders);
     }
     return folders;
   }
 
-  private knownFolderName(mailbox: string, folderId: string): string | undefined {
-    for (const [name, entry] of this.folderIds.get(mailbox.toLowerCase()) ?? [])
-      if (entry.id === folderId) return name;
-    return undefined;
+  /** Display names for folder ids not known yet; a folder that cannot be read stays nameless. */
+  private async nameFolders(
+    mailbox: string,
+    folderIds: string[],
+    options: CallOptions | undefined,
+  ): Promise<void> {
+    const folders = this.foldersOf(mailbox);
+    const unknown = [...new Set(folderIds)].filter((id) => !folders.byId.has(id));
+    const results = await this.each('folder lookup', mailbox, unknown, options, (id) => ({
+      method: 'GET',
+      url: `${userPath(mailbox)}/mailFolders/${encodeURIComponent(id)}?$select=id,displayName`,
+    }));
+    for (const [i, result] of results.entries()) {
+      const id = unknown[i];
+      const name = result.ok ? (result.body as { displayName?: string }).displayName : undefined;
+      if (id !== undefined && name !== undefined && !folders.byId.has(id))
+        folders.byId.set(id, { name, wellKnown: false });
+    }
   }
 
-  /** The original folder as restore needs it: a well-known name where it is one, else the folder id. */
-  private async folderLabel(
+  /**
+   * The original folder as restore needs it: a well-known name where it is one, else `Name (id)`, or
+   * the bare id when the folder cannot be read.
+   */
+  private async folderLabelOf(
     mailbox: string,
     item: MailItem,
     options: CallOptions | undefined,
   ): Promise<string> {
-    if (item.folderName === recoverableItems) return recoverableItems;
-    const known = this.knownFolderName(mailbox, item.folderId);
-    if (known !== undefined) return known;
-    return (await this.wellKnownFolderId(mailbox, 'inbox', options)) === item.folderId
-      ? 'inbox'
-      : item.folderId;
+    const folders = this.foldersOf(mailbox);
+    if (item.folderName === recoverableItems && !folders.byId.has(item.folderId)) return recoverableItems;
+    if (!folders.byId.has(item.folderId)) {
+      await this.searchAll(mailbox, [], options, true);
+      await this.nameFolders(mailbox, [item.folderId], options);
+    }
+    const info = folders.byId.get(item.folderId);
+    return info === undefined ? item.folderId : folderLabel({ id: item.folderId, ...info });
   }
 
   private async call<T>(
@@ -411,9 +1144,9 @@ export class GraphMailBackend implements MailBackend {
     path: string,
     options: CallOptions | undefined,
     send: (request: GraphRequest) => Promise<T>,
-    verbatimUrl?: string,
+    via: { url?: string; batchSlots?: { mailbox: string; weight: number } } = {},
   ): Promise<T> {
-    const scope = new GraphCallScope(verbatimUrl);
+    const scope = new GraphCallScope(via.url, via.batchSlots);
     let request = this.client.api(path).middlewareOptions([scope]);
     if (options?.abortSignal) request = request.option('signal', options.abortSignal);
     try {
@@ -476,4 +1209,41 @@ function describeRef(ref: SecretRef): string {
   if ('keyVaultSecret' in ref) return `Key Vault secret "${ref.keyVaultSecret}"`;
   if ('file' in ref) return `certificate file ${ref.file}`;
   return `environment variable ${ref.env}`;
+}
+
+function centralLocation(
+  profile: GraphProfile,
+  central: string,
+  mailbox: string,
+): Extract<QuarantineLocation, { kind: 'mailbox' }> {
+  return {
+    kind: 'mailbox',
+    mailbox: central.toLowerCase(),
+    folder: profile.quarantineFolder,
+    child: profile.folderPerRecipient ? mailbox.toLowerCase() : undefined,
+  };
+}
+
+function messagePathOf(mailbox: string, id: string): string {
+  return `${userPath(mailbox)}/messages/${encodeURIComponent(id)}`;
+}
+
+/** The category on a central quarantine copy that says whose mailbox it came from. */
+function quarantineCategory(mailbox: string): string {
+  return `Clawback: ${mailbox.toLowerCase()}`;
+}
+
+/** The Graph error code behind a translated error (e.g. ErrorFolderExists), when there was one. */
+function graphCodeOf(error: unknown): string | undefined {
+  const code = (error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The i-th entry, or the last one when there are fewer entries than copies. */
+function pick(values: string[], index: number): string {
+  return values[Math.min(index, values.length - 1)] ?? 'inbox';
+}
+
+function plural(n: number): string {
+  return n === 1 ? 'copy' : 'copies';
 }

@@ -1,4 +1,13 @@
 export {
+  type BatchRequest,
+  type BatchResponse,
+  type BatchResult,
+  GraphBatchItemError,
+  maxBatchItems,
+  runBatch,
+  type RunBatchOptions,
+} from './batch.js';
+export {
   cloudEndpoints,
   getGraphTokenProvider,
   type GraphCloud,
@@ -11,10 +20,20 @@ export {
 } from './credentials.js';
 export { type GraphErrorContext, GraphTimeoutError, parseRetryAfter, translateGraphError } from './errors.js';
 export { createGraphMailBackend, GraphMailBackend, type GraphMailBackendDeps } from './graphMailBackend.js';
+export {
+  folderDestinations,
+  folderLabel,
+  formatQuarantineLocation,
+  parseQuarantineLocation,
+  type QuarantineLocation,
+  wellKnownFolders,
+} from './locations.js';
 export { graphMailboxLimiter, KeyedSemaphore } from './mailboxLimiter.js';
 export {
+  childFolderQuery,
   encodeQueryValue,
   fallbackFilter,
+  groupByMailQuery,
   messageIdFilter,
   messageSearchQuery,
   odataString,

@@ -11,8 +11,14 @@ import type { KeyedSemaphore } from './mailboxLimiter.js';
  */
 export class GraphCallScope implements MiddlewareOptions {
   failure: unknown;
-  /** @param url sent exactly as given (an `@odata.nextLink`), instead of the URL the SDK rebuilds. */
-  constructor(readonly url?: string) {}
+  /**
+   * @param url sent exactly as given (an `@odata.nextLink`), instead of the URL the SDK rebuilds.
+   * @param batchSlots the mailbox slots a `$batch` envelope holds: its URL names no mailbox, its items do.
+   */
+  constructor(
+    readonly url?: string,
+    readonly batchSlots?: { mailbox: string; weight: number },
+  ) {}
 }
 
 function scopeOf(context: Context): GraphCallScope | undefined {
@@ -88,9 +94,14 @@ export class MailboxLimitMiddleware extends ChainedMiddleware {
   }
 
   async execute(context: Context): Promise<void> {
-    const mailbox = mailboxOfUrl(requestUrl(context.request));
+    const batch = scopeOf(context)?.batchSlots;
+    const mailbox = batch?.mailbox.toLowerCase() ?? mailboxOfUrl(requestUrl(context.request));
     if (mailbox === undefined) return this.next(context);
-    const release = await this.limiter.acquire(mailbox, context.options?.signal ?? undefined);
+    const release = await this.limiter.acquire(
+      mailbox,
+      context.options?.signal ?? undefined,
+      batch?.weight ?? 1,
+    );
     try {
       await this.next(context);
     } finally {

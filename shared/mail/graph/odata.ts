@@ -45,8 +45,18 @@ export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject
 export const messagePageSize = 100;
 
 /** The query string of a message search; built here because the SDK's `.filter()` does not encode. */
-export function messageSearchQuery(filter: string): string {
-  return `$filter=${encodeQueryValue(filter)}&$select=${messageSelect}&$top=${messagePageSize}`;
+export function messageSearchQuery(filter: string, select: string = messageSelect): string {
+  return `$filter=${encodeQueryValue(filter)}&$select=${select}&$top=${messagePageSize}`;
+}
+
+/** Child folders with that display name, hidden ones included (Exchange compares names ignoring case). */
+export function childFolderQuery(displayName: string): string {
+  return `$filter=${encodeQueryValue(`displayName eq ${odataString(displayName)}`)}&includeHiddenFolders=true&$select=id,displayName,isHidden`;
+}
+
+/** The mail-enabled group whose primary address is `address`. */
+export function groupByMailQuery(address: string): string {
+  return `$filter=${encodeQueryValue(`mail eq ${odataString(address)}`)}&$select=id,displayName,mail`;
 }
 
 /** `/users/{mailbox}` with the address encoded as one path segment. */
