@@ -235,10 +235,13 @@ export async function remediate(
       const originalFolder = unique(outcomes.map((o) => o.originalFolder));
       const shownFolder = unique(found.items.map((i) => i.folderName)) ?? originalFolder;
       const quarantineLocation = unique(outcomes.map((o) => o.quarantineLocation));
+      // What the backend adds (e.g. that Exchange keeps a MIME import as a draft) belongs in the row too.
+      const notes = unique(outcomes.map((o) => o.detail));
       const detail =
-        status === 'alreadyRemediated'
+        (status === 'alreadyRemediated'
           ? `Every copy was already where ${message.action} would put it${via}.`
-          : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`;
+          : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`) +
+        (notes ? ` ${notes}` : '');
       if (status === 'succeeded' && changesTheCopy.has(message.action)) {
         // Recorded before the row turns terminal: a crash in between is redelivered, finds the copy
         // already moved, and finishes as alreadyRemediated with this record in place.

@@ -83,6 +83,16 @@ describe('remediateMailbox', () => {
     expect((await services.store.getVerdict(verdictId))?.succeeded).toBe(1);
   });
 
+  it("keeps the backend's remark about the action in the row's detail", async () => {
+    backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
+    backend.actionNote = 'Exchange stores a MIME import as a draft.';
+    const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
+    await remediateMailbox(messages[0], context());
+    expect((await pipeline.row(verdictId, messages[0])).detail).toBe(
+      'Applied softDelete to 1 of 1 copy. Exchange stores a MIME import as a draft.',
+    );
+  });
+
   it('acts on every copy in the mailbox', async () => {
     backend
       .deliver('alice@contoso.com', '<m1@mail.example.com>')

@@ -24,6 +24,8 @@ const destinationOf: Partial<Record<ActionName, string>> = {
 export class InMemoryMailBackend implements MailBackend {
   readonly actions: { mailbox: string; action: ActionName; itemId: string }[] = [];
   readonly finds: string[] = [];
+  /** A remark the backend adds to every action it takes (as Graph does about MIME imports). */
+  actionNote: string | undefined;
   private readonly mailboxes = new Map<string, MailItem[]>();
   private readonly failures = new Map<string, ClawbackError[]>();
   private readonly groups = new Map<string, string[]>();
@@ -85,7 +87,7 @@ export class InMemoryMailBackend implements MailBackend {
     if (originalFolder === destination)
       return Promise.resolve({ status: 'alreadyRemediated', originalFolder });
     stored.folderId = destination;
-    return Promise.resolve({ status: 'succeeded', originalFolder });
+    return Promise.resolve({ status: 'succeeded', originalFolder, detail: this.actionNote });
   }
 
   restoreMessage(
