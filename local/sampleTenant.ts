@@ -36,6 +36,8 @@ export function sandboxMailboxes(): SandboxMailbox[] {
     },
     { address: 'carol@contoso.com', displayName: 'Carol Lin', messages: [] },
     { address: 'dan@contoso.com', displayName: 'Dan Onprem', kind: 'notEnabledForRest' },
+    { address: 'soc@contoso.com', displayName: 'Security Operations', messages: [] },
+    { address: 'quarantine@contoso.com', displayName: 'Clawback Quarantine', messages: [] },
   ];
 }
 
@@ -100,10 +102,13 @@ export function sandboxConfig(
     ],
     chains: [{ name: 'hybrid', profiles: ['sandbox-online', 'sandbox-onprem'] }],
     domains: { 'contoso.com': 'hybrid' },
+    // The ceiling for malicious is hardDelete, so a verdict may ask for any action to try it out.
     policies: [
-      { verdict: 'malicious', action: 'softDelete' },
+      { verdict: 'malicious', action: 'hardDelete' },
       { verdict: 'suspicious', action: 'moveToJunk', mode: 'simulate' },
+      { verdict: 'clean', action: 'restore' },
     ],
+    forwardTo: 'soc@contoso.com',
   };
 }
 
@@ -114,6 +119,7 @@ export function sampleVerdict(eventId: string): Record<string, unknown> {
     source: 'cisco-secure-endpoint',
     verdict: 'malicious',
     previousVerdict: 'clean',
+    action: 'softDelete',
     observedAt: new Date().toISOString(),
     threat: { sha256: sampleSha256, filename: 'invoice-2291.pdf.js', name: 'JS.Downloader.Agent' },
     messages: [

@@ -238,9 +238,11 @@ export async function remediate(
       // What the backend adds (e.g. that Exchange keeps a MIME import as a draft) belongs in the row too.
       const notes = unique(outcomes.map((o) => o.detail));
       const detail =
-        (status === 'alreadyRemediated'
-          ? `Every copy was already where ${message.action} would put it${via}.`
-          : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`) +
+        (message.action === 'none'
+          ? `Found ${found.items.length} ${plural(found.items.length)}${via}; the action is none, so nothing was changed.`
+          : status === 'alreadyRemediated'
+            ? `Every copy was already where ${message.action} would put it${via}.`
+            : `Applied ${message.action} to ${changed.length} of ${found.items.length} ${plural(found.items.length)}${via}.`) +
         (notes ? ` ${notes}` : '');
       if (status === 'succeeded' && changesTheCopy.has(message.action)) {
         // Recorded before the row turns terminal: a crash in between is redelivered, finds the copy

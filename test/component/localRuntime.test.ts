@@ -40,7 +40,14 @@ afterAll(async () => {
 
 type Status = {
   verdict: { status: string; succeeded: number; notFound: number; done: number; recipients: number };
-  remediations: { recipient: string; status: string; reason?: string; profile?: string; backend?: string }[];
+  remediations: {
+    recipient: string;
+    status: string;
+    reason?: string;
+    profile?: string;
+    backend?: string;
+    detail?: string;
+  }[];
 };
 
 async function waitForCompletion(statusUrl: string): Promise<Status> {
@@ -135,6 +142,89 @@ describe('local runtime (what npm start serves)', () => {
     expect((await fetch(`${origin}/sandbox/onprem/mailboxes/alice@contoso.com`)).status).toBe(404);
     expect((await fetch(`${origin}/api/nothing-here`)).status).toBe(404);
     expect((await fetch(`${origin}/api/health`)).status).toBe(200);
+  });
+});
+
+describe('every action against the sandbox tenant (what the README walks through)', () => {
+  const threat = { sha256: 'c'.repeat(64), filename: 'macro.docm' };
+
+  async function post(body: Record<string, unknown>): Promise<Status> {
+    const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
+    const response = await fetch(`${api}/verdicts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(202);
+    return waitForCompletion(((await response.json()) as { statusUrl: string }).statusUrl);
+  }
+
+  /** Delivers a fresh copy to Alice, posts a verdict asking for `action`, and says where the copy is now. */
+  async function apply(action: string): Promise<{ status: Status; folders: string[]; messageId: string }> {
+    const messageId = `<try-${action}@mail.northwind-traders.example>`;
+    runtime.tenant.addMessage('alice@contoso.com', {
+      internetMessageId: messageId,
+      subject: `Try ${action}`,
+      isRead: true,
+    });
+    const status = await post({
+      eventId: `try-${action}`,
+      source: 'soar',
+      verdict: 'malicious',
+      action,
+      threat,
+      messages: [{ internetMessageId: messageId, recipients: ['alice@contoso.com'] }],
+    });
+    const folders = runtime.tenant
+      .mailbox('alice@contoso.com')
+      .messages.filter((m) => m.internetMessageId === messageId)
+      .map((m) => folderName('alice@contoso.com', m.folderId));
+    return { status, folders, messageId };
+  }
+
+  it.each([
+    ['none', ['inbox']],
+    ['moveToJunk', ['junkemail']],
+    ['moveToDeletedItems', ['deleteditems']],
+    ['softDelete', ['recoverableitemsdeletions']],
+    ['hardDelete', []],
+    ['quarantine', ['Clawback Quarantine']],
+  ])('%s leaves the copy in %j', async (action, folders) => {
+    const result = await apply(action);
+    expect(result.status.remediations[0]).toMatchObject({ status: 'succeeded', profile: 'sandbox-online' });
+    expect(result.folders.filter((f) => f !== 'recoverableitemspurges')).toEqual(folders);
+    if (action === 'none') expect(result.status.remediations[0]?.detail).toMatch(/nothing was changed/);
+  });
+
+  it('forward sends the copy to the configured SOC address only, and forwardAndDelete also removes it', async () => {
+    const forwarded = await apply('forward');
+    expect(forwarded.folders).toEqual(['inbox']);
+    expect(
+      runtime.tenant.forwards.filter((f) => f.internetMessageId === forwarded.messageId).map((f) => f.to),
+    ).toEqual([['soc@contoso.com']]);
+    const both = await apply('forwardAndDelete');
+    expect(both.folders.filter((f) => f === 'inbox')).toEqual([]);
+    expect(runtime.tenant.forwards.some((f) => f.internetMessageId === both.messageId)).toBe(true);
+  });
+
+  it('a clean verdict for the same threat puts the quarantined and moved copies back where they were', async () => {
+    const clean = await post({
+      eventId: 'try-clean',
+      source: 'soar',
+      verdict: 'clean',
+      previousVerdict: 'malicious',
+      threat,
+    });
+    const byAction = (action: string) =>
+      runtime.tenant
+        .mailbox('alice@contoso.com')
+        .messages.filter((m) => m.internetMessageId === `<try-${action}@mail.northwind-traders.example>`)
+        .map((m) => ({ folder: folderName('alice@contoso.com', m.folderId), isRead: m.isRead }));
+    for (const action of ['moveToJunk', 'moveToDeletedItems', 'softDelete', 'quarantine'])
+      expect(byAction(action), action).toEqual([{ folder: 'inbox', isRead: true }]);
+    const statuses = clean.remediations.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 'succeeded')).toHaveLength(4);
+    expect(statuses.filter((s) => s === 'notReversible')).toHaveLength(3);
   });
 });
 
