@@ -1,21 +1,18 @@
 import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { fanOutVerdict } from '../../functions/fanOutVerdict.js';
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
 import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '../../local/sandbox/index.js';
 import { type Services, useServices } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { createMailBackendFactory } from '../../shared/mail/factory.js';
-import type { RemediationRecord } from '../../shared/ports/results.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
-import { InMemoryQueue, type ReceivedMessage } from '../../shared/queue/inMemoryQueue.js';
-import type { RemediationMessage } from '../../shared/verdicts/messages.js';
-import { verdictChangeSchema } from '../../shared/verdicts/schema.js';
+import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
 import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { rewritingClient } from '../support/identity.js';
+import { Pipeline } from '../support/pipeline.js';
 import { configDocument, graphProfile, testServices } from '../support/services.js';
 
 /**
@@ -32,6 +29,10 @@ const gina = 'gina@contoso.com';
 /** Hosted on-premises: Graph knows the user but cannot reach the mailbox. */
 const dan = 'dan@contoso.com';
 const maxAttempts = 3;
+/** A group (Graph) / distribution list (EWS) of Alice and Mallory, with no mailbox of its own. */
+const team = 'team@contoso.com';
+/** Member of the team next to Alice; no other scenario touches her mailbox. */
+const tess = 'tess@contoso.com';
 
 const appCert = createAppCertificate('clawback-backends-test');
 const ewsPassword = 'Ews-p@ss&<word>';
@@ -51,6 +52,7 @@ let exchange: FakeEwsServer;
 let queue: InMemoryQueue;
 let services: Services;
 let sequence = 0;
+let pipeline: Pipeline;
 
 type ProfileInput = ConfigDocumentInput['profiles'][number];
 
@@ -164,15 +166,18 @@ beforeAll(async () => {
       { address: alice },
       { address: mallory },
       { address: gina },
+      { address: tess },
       { address: dan, kind: 'notEnabledForRest' },
     ],
+    groups: [{ address: team, displayName: 'Team', members: [alice, tess] }],
   });
   exchange = await FakeEwsServer.start({
     auth: 'ntlm',
     username: 'CONTOSO\\svc-clawback',
     password: ewsPassword,
   });
-  for (const mailbox of [alice, mallory, dan]) exchange.addMailbox(mailbox);
+  for (const mailbox of [alice, mallory, dan, tess]) exchange.addMailbox(mailbox);
+  exchange.addDistributionList(team, [{ address: alice }, { address: tess }]);
 });
 afterAll(async () => {
   useServices(undefined);
@@ -196,48 +201,16 @@ async function setUp(config: Partial<ConfigDocumentInput>): Promise<void> {
   });
   await services.configStore.put(configDocument({ settings: { maxAttempts }, ...config }));
   useServices(services);
+  pipeline = new Pipeline(services, queue);
 }
 
 const context = () =>
   new InvocationContext({ functionName: 'remediateMailbox', logHandler: () => undefined });
 
-async function fannedOut(
-  change: Record<string, unknown>,
-): Promise<{ verdictId: string; messages: RemediationMessage[] }> {
-  sequence += 1;
-  const verdictId = `${String(7_000_000_000_000 - sequence).padStart(13, '0')}-0123456789`;
-  await fanOutVerdict(
-    { verdictId, acceptedAt: new Date().toISOString(), change: verdictChangeSchema.parse(change) },
-    new InvocationContext({ logHandler: () => undefined }),
-  );
-  return { verdictId, messages: await drain() };
-}
-
-/** Takes every deliverable message off `remediations` without running the function. */
-async function drain(): Promise<RemediationMessage[]> {
-  const taken: ReceivedMessage[] = [];
-  const processor = queue.process(
-    'remediations',
-    (m) => {
-      taken.push(m);
-      return Promise.resolve();
-    },
-    { sessions: true },
-  );
-  await queue.idle();
-  await processor.stop();
-  return taken.map((m) => m.body as RemediationMessage);
-}
-
-async function row(verdictId: string, message: RemediationMessage | undefined): Promise<RemediationRecord> {
-  const found = await services.store.getRemediation(verdictId, message?.rowKey ?? '');
-  if (!found) throw new Error('row missing');
-  return found.value;
-}
-
 /** A verdict for a message id no other scenario uses, so the shared servers need no reset. */
 function verdictFor(recipient: string): { internetMessageId: string; change: Record<string, unknown> } {
-  const internetMessageId = `<case-${sequence + 1}.${Date.now()}@evil.example>`;
+  sequence += 1;
+  const internetMessageId = `<case-${sequence}.${Date.now()}@evil.example>`;
   return {
     internetMessageId,
     change: VerdictChangeMother.malicious({ messages: [{ internetMessageId, recipients: [recipient] }] }),
@@ -257,10 +230,10 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     const { internetMessageId, change } = verdictFor(alice);
     backend.deliver(alice, internetMessageId);
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    expect(await row(verdictId, messages[0])).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'succeeded',
       action: 'softDelete',
       profile: backend.profileName,
@@ -277,10 +250,10 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     backend.deliver(alice, internetMessageId);
     backend.deliver(alice, internetMessageId, 'Invoices');
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    const result = await row(verdictId, messages[0]);
+    const result = await pipeline.row(verdictId, messages[0]);
     expect(result.status).toBe('succeeded');
     expect(result.detail).toMatch(/2 of 2 copies/);
     expect(backend.locations(alice, internetMessageId)).toEqual(['deleteditems', 'deleteditems']);
@@ -288,9 +261,9 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
 
   it('records notFound with reason MessageNotFound when the mailbox has no copy', async () => {
     await mappedToIt();
-    const { verdictId, messages } = await fannedOut(verdictFor(alice).change);
+    const { verdictId, messages } = await pipeline.fanOut(verdictFor(alice).change);
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0])).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'notFound',
       reason: 'MessageNotFound',
       backend: backend.kind,
@@ -302,10 +275,10 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     const { internetMessageId, change } = verdictFor(alice);
     backend.deliver(alice, internetMessageId);
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    const result = await row(verdictId, messages[0]);
+    const result = await pipeline.row(verdictId, messages[0]);
     expect(result).toMatchObject({ status: 'simulated', backend: backend.kind });
     expect(result.detail).toMatch(/Would apply hardDelete to 1 copy/);
     expect(backend.locations(alice, internetMessageId)).toEqual(['inbox']);
@@ -316,18 +289,18 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     const { internetMessageId, change } = verdictFor(alice);
     backend.deliver(alice, internetMessageId, 'junkemail');
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    expect((await row(verdictId, messages[0])).status).toBe('alreadyRemediated');
+    expect((await pipeline.row(verdictId, messages[0])).status).toBe('alreadyRemediated');
     expect(backend.locations(alice, internetMessageId)).toEqual(['junkemail']);
   });
 
   it('fails a mailbox that exists under no profile with InvalidMailbox', async () => {
     await mappedToIt();
-    const { verdictId, messages } = await fannedOut(verdictFor(nobody).change);
+    const { verdictId, messages } = await pipeline.fanOut(verdictFor(nobody).change);
     await remediateMailbox(messages[0], context());
-    const result = await row(verdictId, messages[0]);
+    const result = await pipeline.row(verdictId, messages[0]);
     expect(result).toMatchObject({ status: 'failed', reason: 'InvalidMailbox' });
     expect(result.detail).toContain(nobody);
   });
@@ -338,10 +311,10 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     const { internetMessageId, change } = verdictFor(mallory);
     backend.deliver(mallory, internetMessageId);
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    const result = await row(verdictId, messages[0]);
+    const result = await pipeline.row(verdictId, messages[0]);
     expect(result).toMatchObject({ status: 'failed', reason: 'PermissionError', attempts: 1 });
     expect(result.detail).toContain(mallory);
     expect(queue.stats('remediations').scheduled).toBe(0);
@@ -352,11 +325,11 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     await mappedToIt();
     const { internetMessageId, change } = verdictFor(alice);
     backend.deliver(alice, internetMessageId);
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
 
     backend.throttle(alice);
     await remediateMailbox(messages[0], context());
-    expect(await row(verdictId, messages[0])).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'pending',
       reason: 'Throttled',
       attempts: 1,
@@ -364,11 +337,65 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     expect(backend.locations(alice, internetMessageId)).toEqual(['inbox']);
 
     backend.releaseThrottle();
-    const [retry] = await drain();
+    const [retry] = await pipeline.drain();
     expect(retry).toMatchObject({ attempt: 2, rowKey: messages[0]?.rowKey });
     await remediateMailbox(retry, context());
-    expect(await row(verdictId, messages[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(backend.locations(alice, internetMessageId)).toEqual(['recoverableitemsdeletions']);
+  });
+
+  it('quarantines into a hidden folder, and a clean verdict puts the copy back into its original folder', async () => {
+    await mappedToIt({
+      policies: [
+        { verdict: 'malicious', action: 'quarantine' },
+        { verdict: 'clean', action: 'restore' },
+      ],
+    });
+    const { internetMessageId, change } = verdictFor(alice);
+    backend.deliver(alice, internetMessageId, 'Invoices');
+    const quarantined = await pipeline.fanOut(change);
+    await remediateMailbox(quarantined.messages[0], context());
+    expect(await pipeline.row(quarantined.verdictId, quarantined.messages[0])).toMatchObject({
+      status: 'succeeded',
+      action: 'quarantine',
+    });
+    expect(backend.locations(alice, internetMessageId)).toEqual(['Clawback Quarantine']);
+
+    const clean = await pipeline.fanOut({
+      ...change,
+      eventId: `${String(change.eventId)}-clean`,
+      verdict: 'clean',
+      previousVerdict: 'malicious',
+    });
+    await remediateMailbox(clean.messages[0], context());
+    expect(await pipeline.row(clean.verdictId, clean.messages[0])).toMatchObject({
+      status: 'succeeded',
+      action: 'restore',
+      backend: backend.kind,
+    });
+    expect(backend.locations(alice, internetMessageId)).toEqual(['Invoices']);
+  });
+
+  it('expands a group recipient into one row per member mailbox, each remediated', async () => {
+    await mappedToIt();
+    const { internetMessageId, change } = verdictFor(team);
+    backend.deliver(alice, internetMessageId);
+    backend.deliver(tess, internetMessageId);
+    const { verdictId, messages } = await pipeline.fanOut(change);
+    await remediateMailbox(messages[0], context());
+    expect((await pipeline.row(verdictId, messages[0])).detail).toMatch(
+      /is a group.*expanded into 2 member mailboxes/,
+    );
+    const members = await pipeline.drain();
+    expect(members.map((m) => m.recipient).sort()).toEqual([alice, tess]);
+    for (const m of members) await remediateMailbox(m, context());
+    expect(backend.locations(alice, internetMessageId)).toEqual(['recoverableitemsdeletions']);
+    expect(backend.locations(tess, internetMessageId)).toEqual(['recoverableitemsdeletions']);
+    expect(await services.store.getVerdict(verdictId)).toMatchObject({
+      status: 'completed',
+      recipients: 3,
+      done: 3,
+    });
   });
 
   it('in a hybrid chain, moves past the profile that does not own the mailbox and records the one that does', async () => {
@@ -381,10 +408,10 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     const { internetMessageId, change } = verdictFor(mailbox);
     backend.deliver(mailbox, internetMessageId);
 
-    const { verdictId, messages } = await fannedOut(change);
+    const { verdictId, messages } = await pipeline.fanOut(change);
     await remediateMailbox(messages[0], context());
 
-    expect(await row(verdictId, messages[0])).toMatchObject({
+    expect(await pipeline.row(verdictId, messages[0])).toMatchObject({
       status: 'succeeded',
       profile: backend.profileName,
       backend: backend.kind,

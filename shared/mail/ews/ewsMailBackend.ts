@@ -45,10 +45,13 @@ import { ClawbackError, isClawbackError } from '../../errors.js';
 import type {
   ActionOutcome,
   CallOptions,
+  ConnectionCheck,
   FindCriteria,
   FindResult,
   MailBackend,
   MailItem,
+  PreviousRemediation,
+  RecipientExpansion,
 } from '../../ports/mail.js';
 import type { SecretSource } from '../../ports/secrets.js';
 import type { ActionName } from '../../verdicts/schema.js';
@@ -867,7 +870,7 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     };
   }
 
-  return {
+  const backend: EwsMailBackend = {
     kind: 'ews',
 
     async findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult> {
@@ -998,7 +1001,66 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
       }
       return [...members];
     },
+
+    async testConnection(mailbox: string, options?: CallOptions): Promise<ConnectionCheck> {
+      const session = open(mailbox, await credentials(options));
+      return {
+        rootFolderId: await wellKnownId(session, WellKnownFolderName.MsgFolderRoot, options),
+        rootFolderName: 'Top of Information Store',
+      };
+    },
+
+    /**
+     * Each copy found is moved back to the folder stamped on it when it was moved; copies already
+     * there count as alreadyRemediated. Soft-deleted copies are found only when the profile searches
+     * Recoverable Items (`searchRecoverableItems`).
+     */
+    async restoreMessage(
+      mailbox: string,
+      criteria: FindCriteria,
+      _previous: PreviousRemediation,
+      options?: CallOptions,
+    ): Promise<ActionOutcome> {
+      const found = await backend.findMessages(
+        mailbox,
+        { internetMessageId: criteria.internetMessageId },
+        options,
+      );
+      if (found.items.length === 0)
+        throw new ClawbackError(
+          'MessageNotFound',
+          `No copy of ${criteria.internetMessageId} is left in ${mailbox} or its quarantine to restore.`,
+        );
+      const outcomes: ActionOutcome[] = [];
+      for (const item of found.items)
+        outcomes.push(await backend.applyAction(mailbox, item, 'restore', options));
+      const restored = outcomes.filter((o) => o.status === 'succeeded');
+      return {
+        status: restored.length > 0 ? 'succeeded' : 'alreadyRemediated',
+        originalFolder: restored[0]?.originalFolder ?? outcomes[0]?.originalFolder,
+        detail:
+          restored.length > 0
+            ? `Moved ${restored.length} ${restored.length === 1 ? 'copy' : 'copies'} back.`
+            : 'Every copy was already in its original folder.',
+      };
+    },
+
+    /** A distribution list (ExpandDL answers with members) or, for anything else, a mailbox. */
+    async expandRecipient(address: string, options?: CallOptions): Promise<RecipientExpansion> {
+      try {
+        const members = await backend.expandDistributionList(address, options);
+        return members.length > 0 ? { kind: 'group', members } : { kind: 'mailbox' };
+      } catch (error) {
+        if (
+          isClawbackError(error) &&
+          (error.code === 'InvalidMailbox' || error.code === 'MessageNotFound' || error.code === 'Unknown')
+        )
+          return { kind: 'mailbox' };
+        throw error;
+      }
+    },
   };
+  return backend;
 }
 
 /** Sender + subject within a day either side of the received time, for ids a gateway rewrote. */
