@@ -215,7 +215,11 @@ export async function remediate(
         return await finish('notFound', {
           ...who,
           reason: 'MessageNotFound',
-          detail: `No copy of ${message.internetMessageId} is in the mailbox ${message.recipient}; it may have been deleted already or never delivered there.`,
+          detail:
+            `No copy of ${message.internetMessageId} is in the mailbox ${message.recipient}; it may have been deleted already or never delivered there.` +
+            (backend.kind === 'graph'
+              ? ' Graph cannot search In-Place Archive mailboxes; an archived copy needs an EWS profile.'
+              : ''),
         });
       }
       if (message.mode === 'simulate') {

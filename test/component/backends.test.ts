@@ -268,6 +268,9 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
       reason: 'MessageNotFound',
       backend: backend.kind,
     });
+    const { detail } = await pipeline.row(verdictId, messages[0]);
+    if (backend.kind === 'graph') expect(detail).toMatch(/cannot search In-Place Archive/);
+    else expect(detail).not.toMatch(/Archive/);
   });
 
   it('in simulate mode finds the copy, leaves it where it is and records simulated', async () => {
