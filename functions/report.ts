@@ -1,22 +1,10 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { routes } from '../shared/bindings.js';
-import { getServices, type Services } from '../shared/composition.js';
+import { getServices } from '../shared/composition.js';
 import { renderReportHtml } from '../shared/report/html.js';
-import { buildReport, reportLimits, type ReportSource } from '../shared/report/report.js';
-import { tableConnectionFromSettings, TableReportQueries } from '../shared/results/reportQueries.js';
+import { buildReport, reportLimits } from '../shared/report/report.js';
 import { errorResponse, jsonResponse } from './http.js';
-
-const sources = new WeakMap<Services, ReportSource>();
-
-function reportSource(services: Services): ReportSource {
-  let source = sources.get(services);
-  if (!source) {
-    source = new TableReportQueries(tableConnectionFromSettings(services.settings), services.store);
-    sources.set(services, source);
-  }
-  return source;
-}
 
 function parseTime(value: string | null): Date | undefined | 'invalid' {
   if (value === null || value.trim() === '') return undefined;
@@ -49,7 +37,7 @@ export async function report(request: HttpRequest, _context: InvocationContext):
       { path: 'from', message: `the range may span at most ${reportLimits.maxRangeDays} days` },
     ]);
 
-  const result = await buildReport(reportSource(getServices()), { from: start, to: end }, { now });
+  const result = await buildReport(getServices().store, { from: start, to: end }, { now });
   const accept = request.headers.get('accept') ?? '';
   if (/text\/html/i.test(accept) && !/application\/json/i.test(accept.split(',')[0] ?? ''))
     return {

@@ -105,6 +105,12 @@ export interface ResultStore {
   /** Inserts the row unless it exists; returns false when it already existed. */
   createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean>;
   getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined>;
+  /** Verdicts received in the range, newest first, at most `limit`. */
+  listVerdicts(
+    range: { from: Date; to: Date },
+    limit: number,
+    options?: CallOptions,
+  ): Promise<VerdictRecord[]>;
   /** Merges fields into the row, creating it if absent. */
   mergeVerdict(record: Partial<VerdictRecord> & { verdictId: string }, options?: CallOptions): Promise<void>;
   /** Counts one row reaching a terminal status; completes the verdict when every row is done. */

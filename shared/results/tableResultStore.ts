@@ -21,7 +21,7 @@ import {
   type VerdictRecord,
   type Versioned,
 } from '../ports/results.js';
-import { copyRowKey, sanitizeKey, shortHash } from '../verdicts/ids.js';
+import { copyRowKey, sanitizeKey, shortHash, verdictIdRange } from '../verdicts/ids.js';
 
 export type TableConnection =
   | { connectionString: string; options?: TableServiceClientOptions }
@@ -224,6 +224,31 @@ export class TableResultStore implements ResultStore {
     return entity && fromVerdictEntity(entity);
   }
 
+  async listVerdicts(
+    range: { from: Date; to: Date },
+    limit: number,
+    options?: CallOptions,
+  ): Promise<VerdictRecord[]> {
+    const client = await this.client(tables.verdicts);
+    const { ge, lt } = verdictIdRange(range);
+    const found: VerdictRecord[] = [];
+    try {
+      const entities = client.listEntities<Record<string, unknown>>({
+        queryOptions: {
+          filter: `PartitionKey eq '${verdictPartition}' and RowKey ge '${ge}' and RowKey lt '${lt}'`,
+        },
+        abortSignal: options?.abortSignal,
+      });
+      for await (const e of entities) {
+        found.push(fromVerdictEntity(e));
+        if (found.length >= limit) break;
+      }
+    } catch (error) {
+      throw storageFailure('listing verdicts', error);
+    }
+    return found;
+  }
+
   async mergeVerdict(
     record: Partial<VerdictRecord> & { verdictId: string },
     options?: CallOptions,
@@ -379,11 +404,30 @@ export class TableResultStore implements ResultStore {
     page: { pageSize: number; continuationToken?: string | undefined },
     options?: CallOptions,
   ): Promise<Page<RemediationRecord>> {
-    const client = await this.client(tables.remediations);
+    return this.partitionPage(
+      tables.remediations,
+      sanitizeKey(verdictId),
+      page,
+      fromRemediationEntity,
+      'listing remediation rows',
+      options,
+    );
+  }
+
+  /** One page of a partition, with the token for the next. */
+  private async partitionPage<T>(
+    table: string,
+    partitionKey: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    map: (entity: Record<string, unknown>) => T,
+    operation: string,
+    options?: CallOptions,
+  ): Promise<Page<T>> {
+    const client = await this.client(table);
     try {
       const iterator = client
         .listEntities<Record<string, unknown>>({
-          queryOptions: { filter: `PartitionKey eq '${sanitizeKey(verdictId).replace(/'/g, "''")}'` },
+          queryOptions: { filter: `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'` },
           abortSignal: options?.abortSignal,
         })
         .byPage({
@@ -395,9 +439,9 @@ export class TableResultStore implements ResultStore {
       const value = first.value as TableEntityResult<Record<string, unknown>>[] & {
         continuationToken?: string;
       };
-      return { items: value.map(fromRemediationEntity), continuationToken: value.continuationToken };
+      return { items: value.map(map), continuationToken: value.continuationToken };
     } catch (error) {
-      throw storageFailure('listing remediation rows', error);
+      throw storageFailure(operation, error);
     }
   }
 
@@ -457,29 +501,14 @@ export class TableResultStore implements ResultStore {
     page: { pageSize: number; continuationToken?: string | undefined },
     options?: CallOptions,
   ): Promise<Page<RemediatedCopy>> {
-    const client = await this.client(tables.remediatedCopies);
-    try {
-      const iterator = client
-        .listEntities<Record<string, unknown>>({
-          queryOptions: { filter: `PartitionKey eq '${sanitizeKey(threatKey).replace(/'/g, "''")}'` },
-          abortSignal: options?.abortSignal,
-        })
-        .byPage({
-          maxPageSize: page.pageSize,
-          ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}),
-        });
-      const first = await iterator.next();
-      if (first.done) return { items: [] };
-      const value = first.value as TableEntityResult<Record<string, unknown>>[] & {
-        continuationToken?: string;
-      };
-      return {
-        items: value.map((e) => fromCopyEntity(threatKey, e)),
-        continuationToken: value.continuationToken,
-      };
-    } catch (error) {
-      throw storageFailure('listing remediated copies', error);
-    }
+    return this.partitionPage(
+      tables.remediatedCopies,
+      sanitizeKey(threatKey),
+      page,
+      (e) => fromCopyEntity(threatKey, e),
+      'listing remediated copies',
+      options,
+    );
   }
 
   async markRestored(

@@ -49,3 +49,11 @@ export function threatKey(threat: { sha256?: string | undefined; url?: string | 
 export function copyRowKey(recipient: string, internetMessageId: string): string {
   return remediationRowKey(recipient, internetMessageId);
 }
+
+/**
+ * Verdict ids sort newest first by their inverted millisecond prefix, so a time range is a RowKey
+ * range: ids at `to` are the smallest, ids at `from` the largest (`~` sorts after every hex digit).
+ */
+export function verdictIdRange(range: { from: Date; to: Date }): { ge: string; lt: string } {
+  return { ge: newVerdictId(range.to, () => ''), lt: `${newVerdictId(range.from, () => '')}~` };
+}
