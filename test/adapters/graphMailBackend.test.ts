@@ -1,15 +1,14 @@
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '../../local/sandbox/index.js';
 import { type GraphProfile, graphProfileSchema } from '../../shared/config/document.js';
-import { isClawbackError } from '../../shared/errors.js';
 import {
   createGraphMailBackend,
   type GraphMailBackendDeps,
 } from '../../shared/mail/graph/graphMailBackend.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
+import { pemSecrets, rejection, rewritingClient } from '../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const tenantDomain = 'contoso.onmicrosoft.com';
@@ -24,27 +23,6 @@ const awkwardIds = [
   '<100%real&true@example.com>',
   '<grüße.日本@例え.jp>',
 ];
-
-function pemSecrets(pem: string): SecretSource {
-  return { getSecret: () => Promise.resolve({ value: pem, contentType: 'application/x-pem-file' }) };
-}
-
-function rewritingClient(from: string, to: string): HttpClient {
-  const inner = createDefaultHttpClient();
-  return {
-    sendRequest: (request) =>
-      inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
-  };
-}
-
-async function rejection(promise: Promise<unknown>) {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isClawbackError(error)) throw new Error(`expected a ClawbackError, got ${String(error)}`);
-  return error;
-}
 
 describe('GraphMailBackend against the sandbox tenant', () => {
   let tenant: SandboxTenant;

@@ -1,12 +1,11 @@
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '../../local/sandbox/index.js';
 import { type GraphProfile, graphProfileSchema } from '../../shared/config/document.js';
-import { isClawbackError } from '../../shared/errors.js';
 import { createGraphMailBackend, type GraphMailBackend } from '../../shared/mail/graph/graphMailBackend.js';
 import type { ActionOutcome } from '../../shared/ports/mail.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
+import { pemSecrets, rejection, rewritingClient } from '../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -14,27 +13,6 @@ const directoryLessClientId = '9e8d7c6b-5a49-4382-9170-6f5e4d3c2b1a';
 const appCert = createAppCertificate('clawback-graph-quarantine-test');
 const central = 'quarantine@contoso.com';
 const bigGroupSize = 1000;
-
-function pemSecrets(pem: string): SecretSource {
-  return { getSecret: () => Promise.resolve({ value: pem, contentType: 'application/x-pem-file' }) };
-}
-
-function rewritingClient(from: string, to: string): HttpClient {
-  const inner = createDefaultHttpClient();
-  return {
-    sendRequest: (request) =>
-      inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
-  };
-}
-
-async function rejection(promise: Promise<unknown>) {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isClawbackError(error)) throw new Error(`expected a ClawbackError, got ${String(error)}`);
-  return error;
-}
 
 /** What `remediate` records on the row: the outcomes' folders and locations, deduplicated, joined. */
 function recorded(outcomes: ActionOutcome[], key: 'originalFolder' | 'quarantineLocation') {

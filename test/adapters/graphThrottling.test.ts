@@ -1,4 +1,3 @@
-import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '../../local/sandbox/index.js';
@@ -6,12 +5,12 @@ import { type ConfigDocument, configDocumentSchema, type Profile } from '../../s
 import { createGraphMailBackend } from '../../shared/mail/graph/graphMailBackend.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
 import type { RemediationRecord } from '../../shared/ports/results.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
 import { remediate } from '../../shared/remediation/remediate.js';
 import { TableResultStore } from '../../shared/results/tableResultStore.js';
 import type { RemediationMessage } from '../../shared/verdicts/messages.js';
 import type { ActionName } from '../../shared/verdicts/schema.js';
 import { type RunningAzurite, startAzurite } from '../support/azurite.js';
+import { pemSecrets, rewritingClient } from '../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -30,18 +29,6 @@ const copiesPerRecipient = [
   { folder: 'Invoices', isRead: false },
   { folder: 'Rules', isRead: true },
 ];
-
-function pemSecrets(pem: string): SecretSource {
-  return { getSecret: () => Promise.resolve({ value: pem, contentType: 'application/x-pem-file' }) };
-}
-
-function rewritingClient(from: string, to: string): HttpClient {
-  const inner = createDefaultHttpClient();
-  return {
-    sendRequest: (request) =>
-      inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
-  };
-}
 
 describe('a remediation run under heavy Graph throttling', () => {
   let azurite: RunningAzurite;

@@ -1,5 +1,8 @@
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 
+import { type ClawbackError, isClawbackError } from '../../shared/errors.js';
+import type { SecretSource } from '../../shared/ports/secrets.js';
+
 /**
  * The identity and Key Vault clients only accept https hosts; this client lets them keep their real
  * https URLs while the request goes to a plain-http fake on loopback. The request is copied, never
@@ -11,4 +14,19 @@ export function rewritingClient(from: string, to: string): HttpClient {
     sendRequest: (request) =>
       inner.sendRequest({ ...request, url: request.url.replace(from, to), allowInsecureConnection: true }),
   };
+}
+
+/** A secret source that hands out one PEM bundle (key + certificate) for any reference. */
+export function pemSecrets(pem: string): SecretSource {
+  return { getSecret: () => Promise.resolve({ value: pem, contentType: 'application/x-pem-file' }) };
+}
+
+/** Awaits a promise that must reject with a ClawbackError, and returns that error. */
+export async function rejection(promise: Promise<unknown>): Promise<ClawbackError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isClawbackError(error)) throw new Error(`expected a ClawbackError, got ${String(error)}`);
+  return error;
 }
