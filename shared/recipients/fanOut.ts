@@ -6,6 +6,7 @@ import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/res
 import { decideAction } from '../remediation/policy.js';
 import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
+import { acceptedVerdictRecord } from '../verdicts/record.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import { recipientCopies } from './plan.js';
 
@@ -151,25 +152,7 @@ export async function fanOut(
   const log = deps.log ?? (() => undefined);
   const { change, verdictId } = message;
   const decision = decideAction(deps.config, change);
-  const base: VerdictRecord = {
-    verdictId,
-    source: change.source,
-    eventId: change.eventId,
-    verdict: change.verdict,
-    previousVerdict: change.previousVerdict,
-    sha256: change.threat.sha256,
-    filename: change.threat.filename,
-    url: change.threat.url,
-    action: decision.action,
-    mode: decision.mode,
-    status: 'accepted',
-    recipients: 0,
-    succeeded: 0,
-    failed: 0,
-    notFound: 0,
-    done: 0,
-    receivedAt: message.acceptedAt,
-  };
+  const base = acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision);
   if (!(await deps.store.createVerdict(base, options))) {
     await deps.store.mergeVerdict({ verdictId, action: decision.action, mode: decision.mode }, options);
   }

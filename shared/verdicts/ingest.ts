@@ -7,6 +7,7 @@ import type { QueueSender } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
 import { newVerdictId } from './ids.js';
 import type { VerdictMessage } from './messages.js';
+import { acceptedVerdictRecord } from './record.js';
 import { limits, type VerdictChange, verdictChangeSchema } from './schema.js';
 
 function issuesOf(error: ZodError, prefix: (string | number)[] = []): { path: string; message: string }[] {
@@ -115,26 +116,8 @@ export async function acceptVerdicts(
     throw error;
   }
   for (const c of claims.filter((x) => x.created)) {
-    const { change } = c.message;
     await deps.store.createVerdict(
-      {
-        verdictId: c.verdictId,
-        source: change.source,
-        eventId: change.eventId,
-        verdict: change.verdict,
-        previousVerdict: change.previousVerdict,
-        sha256: change.threat.sha256,
-        filename: change.threat.filename,
-        url: change.threat.url,
-        action: change.action,
-        status: 'accepted',
-        recipients: 0,
-        succeeded: 0,
-        failed: 0,
-        notFound: 0,
-        done: 0,
-        receivedAt: c.message.acceptedAt,
-      },
+      acceptedVerdictRecord(c.verdictId, c.message.change, c.message.acceptedAt),
       options,
     );
   }
