@@ -52,8 +52,7 @@ function newCertificate(
 ): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // A leading zero nibble keeps the DER INTEGER positive, as RFC 5280 requires.
-  cert.serialNumber = '0' + randomBytes(15).toString('hex');
+  cert.serialNumber = serialNumber();
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
   return cert;
@@ -70,6 +69,16 @@ function signCertificate(cert: forge.pki.Certificate, signerKeyPem: string): voi
   cert.tbsCertificate = getTBSCertificate(cert);
   const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
   cert.signature = sign('sha256', tbs, signerKeyPem).toString('binary');
+}
+
+/**
+ * 16 random bytes whose first is 0x01–0x7f: a positive DER INTEGER in its minimal form (RFC 5280).
+ * A zero first byte would be padding that OpenSSL refuses ("illegal padding").
+ */
+export function serialNumber(random: Buffer = randomBytes(16)): string {
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f || 0x01;
+  return bytes.toString('hex');
 }
 
 /** A CA for the local https endpoints; trust it with NODE_EXTRA_CA_CERTS or an explicit `ca`. */
