@@ -1,5 +1,8 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
+import { ensureError } from '../shared/errors.js';
+import { limits } from '../shared/verdicts/schema.js';
+
 export interface ErrorBody {
   error: { code: string; message: string; details?: { path: string; message: string }[] };
 }
@@ -22,4 +25,47 @@ export function jsonResponse(status: number, body: unknown): HttpResponseInit {
 /** Absolute URL of another route of this app, built from the request so it works behind any host. */
 export function urlFor(request: HttpRequest, path: string): string {
   return new URL(`/api/${path}`, request.url).toString();
+}
+
+const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Reads a JSON request body within the 1 MiB limit: 415 when it is not declared JSON, 413 when it is
+ * too large (by its Content-Length or its actual size), 400 when it does not parse. `what` names the
+ * payload in the messages.
+ */
+export async function readJsonBody(
+  request: HttpRequest,
+  what: string,
+): Promise<{ raw: Buffer; body: unknown } | { response: HttpResponseInit }> {
+  if (!jsonContentType.test(request.headers.get('content-type') ?? ''))
+    return {
+      response: errorResponse(
+        415,
+        'UnsupportedMediaType',
+        `Send ${what} as JSON with "Content-Type: application/json".`,
+      ),
+    };
+  const tooLarge = () => ({
+    response: errorResponse(
+      413,
+      'PayloadTooLarge',
+      `The body is larger than ${limits.maxBodyBytes} bytes (1 MiB); split the ${what} over several requests.`,
+    ),
+  });
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limits.maxBodyBytes) return tooLarge();
+  const raw = Buffer.from(await request.arrayBuffer());
+  if (raw.byteLength > limits.maxBodyBytes) return tooLarge();
+  try {
+    return { raw, body: JSON.parse(raw.toString('utf8')) };
+  } catch (error) {
+    return {
+      response: errorResponse(
+        400,
+        'InvalidJson',
+        `The body is not valid JSON: ${ensureError(error).message}`,
+      ),
+    };
+  }
 }

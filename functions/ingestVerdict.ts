@@ -4,17 +4,8 @@ import { routes } from '../shared/bindings.js';
 import { getServices, type Services } from '../shared/composition.js';
 import { ensureError, ValidationError } from '../shared/errors.js';
 import { acceptVerdicts, parseVerdictBody } from '../shared/verdicts/ingest.js';
-import { limits } from '../shared/verdicts/schema.js';
 import { checkSources, signatureHeader, type SignedSource } from '../shared/verdicts/signature.js';
-import { errorResponse, jsonResponse, urlFor } from './http.js';
-
-const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-const tooLarge = () =>
-  errorResponse(
-    413,
-    'PayloadTooLarge',
-    `The body is larger than ${limits.maxBodyBytes} bytes (1 MiB); split the verdicts over several requests.`,
-  );
+import { errorResponse, jsonResponse, readJsonBody, urlFor } from './http.js';
 
 /** Sources with a signing secret must sign the raw body (SPEC §2); others rely on the function key. */
 async function checkSignature(
@@ -44,23 +35,9 @@ export async function ingestVerdict(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  if (!jsonContentType.test(request.headers.get('content-type') ?? ''))
-    return errorResponse(
-      415,
-      'UnsupportedMediaType',
-      'Send verdicts as JSON with "Content-Type: application/json".',
-    );
-  const declared = Number(request.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limits.maxBodyBytes) return tooLarge();
-  const raw = Buffer.from(await request.arrayBuffer());
-  if (raw.byteLength > limits.maxBodyBytes) return tooLarge();
-
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    return errorResponse(400, 'InvalidJson', `The body is not valid JSON: ${ensureError(error).message}`);
-  }
+  const read = await readJsonBody(request, 'verdicts');
+  if ('response' in read) return read.response;
+  const { raw, body } = read;
   let parsed: ReturnType<typeof parseVerdictBody>;
   try {
     parsed = parseVerdictBody(body);

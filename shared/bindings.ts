@@ -15,6 +15,7 @@ export const routes = {
   ingestVerdict: { route: 'verdicts', methods: ['POST'], authLevel: 'function' },
   getVerdict: { route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' },
   health: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+  recordDeliveries: { route: 'deliveries', methods: ['POST'], authLevel: 'function' },
   getConfig: { route: 'config', methods: ['GET'], authLevel: 'admin' },
   putConfig: { route: 'config', methods: ['PUT'], authLevel: 'admin' },
   testProfile: { route: 'profiles/{name}/test', methods: ['POST'], authLevel: 'admin' },

@@ -1,4 +1,5 @@
 import type { FailureReason } from '../errors.js';
+import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import type { CallOptions } from './mail.js';
 
@@ -156,7 +157,15 @@ export interface ResultStore {
     page: { pageSize: number; continuationToken?: string | undefined },
     options?: CallOptions,
   ): Promise<Page<RemediatedCopy>>;
-  markRestored(
+  /** Records ledger rows (idempotent: the same delivery twice is one row). */
+  recordDeliveries(entries: DeliveryEntry[], options?: CallOptions): Promise<void>;
+  /** The delivered copies of a threat, page by page. */
+  listDeliveries(
+    threatKey: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    options?: CallOptions,
+  ): Promise<Page<DeliveryEntry>>;
+    markRestored(
     threatKey: string,
     recipient: string,
     internetMessageId: string,

@@ -95,8 +95,9 @@ export async function enqueueCopies(
 }
 
 /**
- * The copies a verdict is about: the messages it lists or, for a restore without messages, every
- * copy Clawback changed for the same threat — read page by page, never all at once.
+ * The copies a verdict is about: the messages it lists; without messages, the delivery ledger's
+ * copies of the threat, or for a restore every copy Clawback changed for it — read page by page,
+ * never all at once.
  */
 async function* copiesOf(
   message: VerdictMessage,
@@ -114,16 +115,16 @@ async function* copiesOf(
       receivedAt: delivered.receivedAt,
     };
   }
-  if (messages.length > 0 || action !== 'restore') return;
+  if (messages.length > 0) return;
+  const key = threatKey(message.change.threat);
+  const list =
+    action === 'restore'
+      ? deps.store.listRemediatedCopies.bind(deps.store)
+      : deps.store.listDeliveries.bind(deps.store);
   let continuationToken: string | undefined;
   do {
-    const page = await deps.store.listRemediatedCopies(
-      threatKey(message.change.threat),
-      { pageSize: deps.batchSize, continuationToken },
-      options,
-    );
-    for (const copy of page.items)
-      yield { recipient: copy.recipient, internetMessageId: copy.internetMessageId };
+    const page = await list(key, { pageSize: deps.batchSize, continuationToken }, options);
+    for (const copy of page.items) yield copy;
     continuationToken = page.continuationToken;
   } while (continuationToken);
 }

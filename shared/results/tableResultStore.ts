@@ -21,6 +21,7 @@ import {
   type VerdictRecord,
   type Versioned,
 } from '../ports/results.js';
+import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import { copyRowKey, sanitizeKey, shortHash, verdictIdRange } from '../verdicts/ids.js';
 
 export type TableConnection =
@@ -507,6 +508,61 @@ export class TableResultStore implements ResultStore {
       page,
       (e) => fromCopyEntity(threatKey, e),
       'listing remediated copies',
+      options,
+    );
+  }
+
+  async recordDeliveries(entries: DeliveryEntry[], options?: CallOptions): Promise<void> {
+    const client = await this.client(tables.deliveries);
+    const byPartition = new Map<string, Entity[]>();
+    for (const d of entries) {
+      const partitionKey = sanitizeKey(d.threatKey);
+      const entity: Entity = {
+        partitionKey,
+        // SPEC §5: message-id hash + recipient.
+        rowKey: `${shortHash(d.internetMessageId)}|${sanitizeKey(d.recipient.toLowerCase())}`,
+        ...defined({
+          InternetMessageId: d.internetMessageId,
+          Recipient: d.recipient.toLowerCase(),
+          Sender: d.sender,
+          Subject: d.subject,
+          ReceivedAt: d.receivedAt,
+        }),
+      };
+      byPartition.set(partitionKey, [...(byPartition.get(partitionKey) ?? []), entity]);
+    }
+    try {
+      for (const group of byPartition.values()) {
+        for (let i = 0; i < group.length; i += 100) {
+          await client.submitTransaction(
+            group.slice(i, i + 100).map((e): TransactionAction => ['upsert', e, 'Replace']),
+            { abortSignal: options?.abortSignal },
+          );
+        }
+      }
+    } catch (error) {
+      throw storageFailure('recording deliveries', error);
+    }
+  }
+
+  async listDeliveries(
+    threatKey: string,
+    page: { pageSize: number; continuationToken?: string | undefined },
+    options?: CallOptions,
+  ): Promise<Page<DeliveryEntry>> {
+    return this.partitionPage(
+      tables.deliveries,
+      sanitizeKey(threatKey),
+      page,
+      (e) => ({
+        threatKey,
+        internetMessageId: str(e.InternetMessageId) ?? '',
+        recipient: str(e.Recipient) ?? '',
+        sender: str(e.Sender),
+        subject: str(e.Subject),
+        receivedAt: str(e.ReceivedAt),
+      }),
+      'listing deliveries',
       options,
     );
   }

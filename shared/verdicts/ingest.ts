@@ -1,30 +1,13 @@
-import type { ZodError } from 'zod';
-
 import { queues } from '../bindings.js';
 import { ValidationError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { QueueSender } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
 import { newVerdictId } from './ids.js';
+import { issuesOf } from './issues.js';
 import type { VerdictMessage } from './messages.js';
 import { acceptedVerdictRecord } from './record.js';
 import { limits, type VerdictChange, verdictChangeSchema } from './schema.js';
-
-function issuesOf(error: ZodError, prefix: (string | number)[] = []): { path: string; message: string }[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    return {
-      path:
-        path.length === 0
-          ? '$'
-          : path
-              .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
-              .join('')
-              .replace(/^\./, ''),
-      message: issue.message,
-    };
-  });
-}
 
 /**
  * Validates a parsed body: one verdict change or an array of 1–100. Every problem in every element
