@@ -8,6 +8,7 @@ const domainFolders = [
   'shared/recipients/**',
   'shared/routing/**',
   'shared/remediation/**',
+  'shared/sources/**',
 ];
 
 export default tseslint.config(

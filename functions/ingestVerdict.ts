@@ -3,7 +3,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { routes } from '../shared/bindings.js';
 import { getServices, type Services } from '../shared/composition.js';
 import { ensureError, ValidationError } from '../shared/errors.js';
-import { acceptVerdicts, parseVerdictBody } from '../shared/verdicts/ingest.js';
+import { acceptVerdicts, parseAnyVerdictBody } from '../shared/verdicts/ingest.js';
 import { checkSources, signatureHeader, type SignedSource } from '../shared/verdicts/signature.js';
 import { errorResponse, jsonResponse, readJsonBody, urlFor } from './http.js';
 
@@ -38,14 +38,16 @@ export async function ingestVerdict(
   const read = await readJsonBody(request, 'verdicts');
   if ('response' in read) return read.response;
   const { raw, body } = read;
-  let parsed: ReturnType<typeof parseVerdictBody>;
+  let parsed: ReturnType<typeof parseAnyVerdictBody>;
   try {
-    parsed = parseVerdictBody(body);
+    parsed = parseAnyVerdictBody(body, request.query.get('format'));
   } catch (error) {
     if (error instanceof ValidationError)
       return errorResponse(400, 'ValidationFailed', error.message, error.details);
     throw error;
   }
+  // A native body can hold nothing to act on (an empty polling window): say so, accept nothing.
+  if (parsed.changes.length === 0) return jsonResponse(200, { verdicts: [], notes: parsed.notes });
 
   const services = getServices();
   let unauthorized: HttpResponseInit | undefined;
@@ -86,7 +88,8 @@ export async function ingestVerdict(
   for (const a of accepted)
     context.log(`verdict ${a.verdictId} ${a.created ? 'accepted' : 'was already accepted (repeat)'}`);
   const status = accepted.some((a) => a.created) ? 202 : 200;
-  return jsonResponse(status, parsed.isArray ? { verdicts: results } : results[0]);
+  const notes = parsed.notes.length > 0 ? { notes: parsed.notes } : {};
+  return jsonResponse(status, parsed.isArray ? { verdicts: results, ...notes } : results[0]);
 }
 
 app.http('ingestVerdict', {

@@ -3,6 +3,13 @@ import { ValidationError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { QueueSender } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
+import {
+  detectFormat,
+  isSourceFormat,
+  normalise,
+  type SourceFormat,
+  sourceFormats,
+} from '../sources/index.js';
 import { newVerdictId } from './ids.js';
 import { issuesOf } from './issues.js';
 import type { VerdictMessage } from './messages.js';
@@ -43,6 +50,40 @@ export function parseVerdictBody(body: unknown): { changes: VerdictChange[]; isA
     throw new ValidationError(`${details.length} problem(s) in the verdict.`, details);
   }
   return { changes: [parsed.data], isArray: false };
+}
+
+/**
+ * A request body in any recognised format → validated generic verdict changes. `format` comes from
+ * `?format=`; without it the shape decides. Native formats may yield no changes at all (an empty
+ * polling window) and say in `notes` what they left out and why.
+ */
+export function parseAnyVerdictBody(
+  body: unknown,
+  format?: string | null,
+): {
+  changes: VerdictChange[];
+  isArray: boolean;
+  format: SourceFormat;
+  notes: { path: string; message: string }[];
+} {
+  if (format !== undefined && format !== null && !isSourceFormat(format))
+    throw new ValidationError(`Unknown format "${format}".`, [
+      { path: 'format', message: `must be one of ${sourceFormats.join(', ')}` },
+    ]);
+  const chosen = format ?? detectFormat(body);
+  if (chosen === 'generic') return { ...parseVerdictBody(body), format: chosen, notes: [] };
+  const normalised = normalise(chosen, body);
+  if (!normalised.ok)
+    throw new ValidationError(
+      `${normalised.details.length} problem(s) in the ${chosen} body.`,
+      normalised.details,
+    );
+  return {
+    changes: normalised.changes.map((c) => verdictChangeSchema.parse(c)),
+    isArray: true,
+    format: chosen,
+    notes: normalised.notes,
+  };
 }
 
 export interface AcceptedVerdict {
