@@ -165,7 +165,7 @@ export interface ResultStore {
     page: { pageSize: number; continuationToken?: string | undefined },
     options?: CallOptions,
   ): Promise<Page<DeliveryEntry>>;
-    markRestored(
+  markRestored(
     threatKey: string,
     recipient: string,
     internetMessageId: string,
