@@ -66,7 +66,6 @@ export function retryDelayMs(
 }
 
 interface Claimed {
-  row: RemediationRecord;
   etag: string;
 }
 
@@ -276,6 +275,9 @@ export async function remediate(
       });
     } catch (caught) {
       const error = toClawbackError(caught);
+      // The copy is gone (a restore found nothing to put back): an outcome, not a failure.
+      if (error.code === 'MessageNotFound')
+        return finish('notFound', { ...who, reason: 'MessageNotFound', detail: error.detail });
       if (error.code === 'InvalidMailbox' && deps.expandGroup && backend.expandRecipient && !previous) {
         const expansion = await backend.expandRecipient(message.recipient, options).catch(() => undefined);
         if (expansion?.kind === 'group') {
@@ -360,7 +362,7 @@ async function claim(
         current.etag,
         options,
       );
-      return { row: { ...row, status: 'inProgress', attempts: message.attempt }, etag };
+      return { etag };
     } catch (error) {
       if (!(error instanceof ConcurrencyConflictError)) throw error;
     }

@@ -112,6 +112,19 @@ describe('a verdict that flips back to clean', () => {
     });
   });
 
+  it('reports notFound when the moved copy is gone by the time the verdict flips back', async () => {
+    backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
+    const t = threat();
+    await pipeline.runAll((await pipeline.fanOut(copy(t, 'malicious'))).messages);
+    backend.items('alice@contoso.com').splice(0);
+    const clean = await pipeline.fanOut(copy(t, 'clean'));
+    await pipeline.runAll(clean.messages);
+    expect(await pipeline.row(clean.verdictId, clean.messages[0])).toMatchObject({
+      status: 'notFound',
+      reason: 'MessageNotFound',
+    });
+  });
+
   it('reports notFound for a copy Clawback never changed', async () => {
     backend.deliver('alice@contoso.com', '<m1@mail.example.com>');
     const clean = await pipeline.fanOut(copy(threat(), 'clean'));
