@@ -78,6 +78,7 @@ describe('remediateMailbox', () => {
     const { verdictId, messages } = await pipeline.fanOut(oneRecipient());
     await remediateMailbox(messages[0], context());
     await remediateMailbox(messages[0], context());
+    expect(await pipeline.rows(verdictId)).toHaveLength(1);
     expect(backend.actions).toHaveLength(1);
     expect(backend.finds).toHaveLength(1);
     expect((await services.store.getVerdict(verdictId))?.succeeded).toBe(1);
