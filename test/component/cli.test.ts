@@ -5,50 +5,31 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { run } from '../../cli/clawback.js';
-import { captureRegistrations } from '../../local/functionsHost.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { sampleMessageId } from '../../local/sampleTenant.js';
 import type { Report } from '../../shared/report/report.js';
-import { rewritingClient } from '../support/identity.js';
+import { startTestRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime;
-let dataDir: string;
+let stop: () => Promise<void>;
+let configDir: string;
 let origin: string;
 let configFile: string;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'clawback-cli-'));
-  const functions = await captureRegistrations(async () => {
-    await import('../../functions/ingestVerdict.js');
-    await import('../../functions/getVerdict.js');
-    await import('../../functions/health.js');
-    await import('../../functions/fanOutVerdict.js');
-    await import('../../functions/remediateMailbox.js');
-    await import('../../functions/config.js');
-    await import('../../functions/testProfile.js');
-    await import('../../functions/report.js');
-    await import('../../functions/deadLetters.js');
-  });
-  runtime = await startLocalRuntime({
-    port: 0,
-    tablePort: 0,
-    dataDir,
-    persistTables: false,
-    functions,
-    identityHttpClientFor: (tenant) => rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
-    log: () => undefined,
-  });
+  ({ runtime, stop } = await startTestRuntime());
   origin = runtime.apiUrl.replace(/\/api$/, '').replace('localhost', '127.0.0.1');
   // The README's example, pointed at this run's sandbox (npm start serves it on a fixed port instead).
   const example = readFileSync(path.join(__dirname, '../../docs/example-config.json'), 'utf8')
     .replaceAll('https://localhost:7072/login', runtime.tenant.publicAuthorityHost)
     .replaceAll('https://localhost:7072/graph', runtime.tenant.graphEndpoint);
-  configFile = path.join(dataDir, 'clawback-config.json');
+  configDir = mkdtempSync(path.join(tmpdir(), 'clawback-cli-'));
+  configFile = path.join(configDir, 'clawback-config.json');
   writeFileSync(configFile, example);
 });
 afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
+  rmSync(configDir, { recursive: true, force: true });
 });
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -145,7 +126,7 @@ describe('the clawback CLI against the local runtime', () => {
 
   it('refuses an invalid file with every problem and exit 3, and applies nothing', async () => {
     const before = JSON.parse((await cli('config', 'show', '--json')).out) as { version: string };
-    const bad = path.join(dataDir, 'bad.json');
+    const bad = path.join(configDir, 'bad.json');
     writeFileSync(
       bad,
       JSON.stringify({ profiles: [], domains: { 'contoso.com': 'nowhere' }, settings: { maxAttempts: 9 } }),

@@ -1,42 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { captureRegistrations } from '../../local/functionsHost.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js';
+import type { LocalRuntime } from '../../local/runtime.js';
 import { sampleMessageId, sampleVerdict } from '../../local/sampleTenant.js';
-import { rewritingClient } from '../support/identity.js';
+import { startTestRuntime } from '../support/runtime.js';
 
 let runtime: LocalRuntime;
-let dataDir: string;
+let stop: () => Promise<void>;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'clawback-runtime-'));
-  const functions = await captureRegistrations(async () => {
-    await import('../../functions/ingestVerdict.js');
-    await import('../../functions/getVerdict.js');
-    await import('../../functions/health.js');
-    await import('../../functions/fanOutVerdict.js');
-    await import('../../functions/remediateMailbox.js');
-  });
-  runtime = await startLocalRuntime({
-    port: 0,
-    tablePort: 0,
-    dataDir,
-    persistTables: false,
-    functions,
-    identityHttpClientFor: (tenant) => rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
-    log: (line) => lines.push(line),
-  });
+  ({ runtime, stop } = await startTestRuntime((line) => lines.push(line)));
 });
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stop?.());
 
 type Status = {
   verdict: { status: string; succeeded: number; notFound: number; done: number; recipients: number };

@@ -1,24 +1,12 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-
 import { describe, expect, it } from 'vitest';
 
-import { captureRegistrations, type RegisteredFunction, routeMatcher } from '../../local/functionsHost.js';
+import { routeMatcher } from '../../local/functionsHost.js';
 import { queues, routes, serviceBusConnection } from '../../shared/bindings.js';
-
-const functionsDir = path.resolve(__dirname, '../../functions');
-
-/** Every module of functions/, as the host's `main` glob loads them. */
-async function registrations(): Promise<RegisteredFunction[]> {
-  return captureRegistrations(async () => {
-    for (const file of readdirSync(functionsDir).filter((f) => f.endsWith('.ts')))
-      await import(path.join(functionsDir, file));
-  });
-}
+import { registerAllFunctions } from '../support/runtime.js';
 
 describe('function registrations (what the Azure Functions host receives)', () => {
   it('registers every function with the bindings Azure and the local runtime share', async () => {
-    const byName = new Map((await registrations()).map((r) => [r.name, r]));
+    const byName = new Map((await registerAllFunctions()).map((r) => [r.name, r]));
     expect([...byName.keys()].sort()).toEqual(
       [...Object.keys(routes), 'fanOutVerdict', 'remediateMailbox'].sort(),
     );
