@@ -239,7 +239,7 @@ export async function remediate(
       const shownFolder = unique(found.items.map((i) => i.folderName)) ?? originalFolder;
       const quarantineLocation = unique(outcomes.map((o) => o.quarantineLocation));
       // What the backend adds (e.g. that Exchange keeps a MIME import as a draft) belongs in the row too.
-      const notes = unique(outcomes.map((o) => o.detail));
+      const notes = message.action === 'none' ? undefined : unique(outcomes.map((o) => o.detail));
       const detail =
         (message.action === 'none'
           ? `Found ${found.items.length} ${plural(found.items.length)}${via}; the action is none, so nothing was changed.`

@@ -169,7 +169,10 @@ describe('every action against the sandbox tenant (what the README walks through
     const result = await apply(action);
     expect(result.status.remediations[0]).toMatchObject({ status: 'succeeded', profile: 'sandbox-online' });
     expect(result.folders.filter((f) => f !== 'recoverableitemspurges')).toEqual(folders);
-    if (action === 'none') expect(result.status.remediations[0]?.detail).toMatch(/nothing was changed/);
+    if (action === 'none')
+      expect(result.status.remediations[0]?.detail).toBe(
+        'Found 1 copy; the action is none, so nothing was changed.',
+      );
   });
 
   it('forward sends the copy to the configured SOC address only, and forwardAndDelete also removes it', async () => {
