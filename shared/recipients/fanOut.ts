@@ -8,7 +8,7 @@ import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
 import { acceptedVerdictRecord } from '../verdicts/record.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
-import { recipientCopies } from './plan.js';
+import { chunks, recipientCopies } from './plan.js';
 
 export interface FanOutDeps {
   store: ResultStore;
@@ -129,18 +129,6 @@ async function* copiesOf(
   } while (continuationToken);
 }
 
-async function* asyncChunks<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let chunk: T[] = [];
-  for await (const item of items) {
-    chunk.push(item);
-    if (chunk.length >= size) {
-      yield chunk;
-      chunk = [];
-    }
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
 /**
  * One pending `Remediations` row and one `remediations` message per (recipient, message), written
  * batch by batch, so a 10,000-recipient campaign never sits in one message or one array.
@@ -170,7 +158,7 @@ export async function fanOut(
   };
   let rows = 0;
   let newRows = 0;
-  for await (const batch of asyncChunks(copiesOf(message, decision.action, deps, options), deps.batchSize)) {
+  for await (const batch of chunks(copiesOf(message, decision.action, deps, options), deps.batchSize)) {
     newRows += await enqueueCopies(work, batch, deps, options);
     rows += batch.length;
     log(`verdict ${verdictId}: fanned out ${rows} rows so far`);

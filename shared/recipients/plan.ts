@@ -22,17 +22,10 @@ export function* recipientCopies(messages: readonly DeliveredMessage[]): Generat
   }
 }
 
-export function countRecipientCopies(messages: readonly DeliveredMessage[]): number {
-  let n = 0;
-  const copies = recipientCopies(messages);
-  while (!copies.next().done) n++;
-  return n;
-}
-
-/** Groups an iterable into arrays of at most `size`. */
-export function* chunks<T>(items: Iterable<T>, size: number): Generator<T[]> {
+/** Groups an async stream into arrays of at most `size`, so a batch is all that is held at once. */
+export async function* chunks<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
   let chunk: T[] = [];
-  for (const item of items) {
+  for await (const item of items) {
     chunk.push(item);
     if (chunk.length >= size) {
       yield chunk;
