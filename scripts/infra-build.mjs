@@ -63,7 +63,14 @@ function bicepExecutable() {
   let restored = false;
   if (!existsSync(exe)) {
     console.log(`infra: restoring Azure.Bicep.CommandLine.${rid()} ${version} from NuGet`);
-    const restore = run('dotnet', ['restore', csproj, `-p:BicepRid=${rid()}`, '--nologo']);
+    const major = /^(\d+)\./.exec(run('dotnet', ['--version']).output.trim())?.[1] ?? '10';
+    const restore = run('dotnet', [
+      'restore',
+      csproj,
+      `-p:BicepRid=${rid()}`,
+      `-p:BicepTfm=net${major}.0`,
+      '--nologo',
+    ]);
     if (restore.status !== 0 || !existsSync(exe)) {
       throw new Error(`dotnet restore did not provide ${exe}:\n${restore.output}`);
     }
