@@ -165,8 +165,10 @@ fi
 settle '' ad app permission admin-consent --id "$APP_ID" --output none
 THUMBPRINT=$(look keyvault certificate show --vault-name "$KEY_VAULT" --name "$CERT_NAME" \
   --query x509ThumbprintHex --output tsv)
+# Graph sets customKeyIdentifier to the certificate's thumbprint; accept it in hex or in base64.
+THUMBPRINT_B64=$(node -e "process.stdout.write(Buffer.from(process.argv[1], 'hex').toString('base64'))" "$THUMBPRINT")
 if [ -n "$THUMBPRINT" ] && look ad app credential list --id "$APP_ID" --cert --query '[].customKeyIdentifier' \
-  --output tsv | grep -qix -- "$THUMBPRINT"; then
+  --output tsv | grep -qixF -e "$THUMBPRINT" -e "$THUMBPRINT_B64"; then
   say 'the Key Vault certificate is already a credential of the registration'
 else
   change '' ad app credential reset --id "$APP_ID" --keyvault "$KEY_VAULT" --cert "$CERT_NAME" --append --output none

@@ -39,7 +39,7 @@ case "$args" in
       "ad app list"*) echo app-id-1 ;;
       "ad sp show"*) echo sp-object-id ;;
       "ad app permission list"*) printf 'role-Mail.ReadWrite\\nrole-Mail.Send\\nrole-GroupMember.Read.All\\nrole-User.Read.All\\n' ;;
-      "ad app credential list"*) echo abcdef0123 ;;
+      "ad app credential list"*) echo 'q83vASM=' ;;
       "functionapp function keys list"*) echo the-ingest-key ;;
       "functionapp keys list"*) printf 'the-default-key\\nthe-master-key\\n' ;;
       *) exit 3 ;;
