@@ -94,7 +94,7 @@ TENANT_ID=$(printf '%s' "$ACCOUNT" | cut -d' ' -f1)
 TENANT_ID=${TENANT_ID:-'<tenant-id>'}
 say "tenant $TENANT_ID, signed in as $(printf '%s' "$ACCOUNT" | cut -d' ' -f2)"
 for ns in Microsoft.Web Microsoft.ServiceBus Microsoft.Storage Microsoft.KeyVault Microsoft.Insights \
-  Microsoft.OperationalInsights Microsoft.ManagedIdentity Microsoft.AlertsManagement; do
+  Microsoft.OperationalInsights Microsoft.ManagedIdentity; do
   if [ "$(look provider show --namespace "$ns" --query registrationState --output tsv)" != 'Registered' ]; then
     change '' provider register --namespace "$ns" --wait --output none
   fi

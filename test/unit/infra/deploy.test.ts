@@ -148,7 +148,7 @@ describe('scripts/deploy.sh', () => {
     for (const name of ['Mail.ReadWrite', 'Mail.Send', 'GroupMember.Read.All', 'User.Read.All'])
       expect(permissions).toContain(`role-${name}=Role`);
     expect(permissions).not.toContain('SecurityAlert.Read.All');
-    expect(p.filter((l) => l.startsWith('provider register'))).toHaveLength(8);
+    expect(p.filter((l) => l.startsWith('provider register'))).toHaveLength(7);
   });
 
   it('changes nothing in a dry run: the fake az only ever saw lookups', () => {
