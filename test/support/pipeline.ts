@@ -58,6 +58,11 @@ export class Pipeline {
     return remediateMailbox(message, quietContext());
   }
 
+  /** Takes every deliverable completion check off `verdicts` without running it. */
+  checks(): Promise<unknown[]> {
+    return this.take('verdicts', false);
+  }
+
   /**
    * Runs the verdicts' pending completion checks (the `verdicts` messages fan-out and earlier checks
    * scheduled), at most `rounds` rounds: a verdict whose rows are all terminal completes in one.
