@@ -58,6 +58,11 @@ export class Pipeline {
     return remediateMailbox(message, quietContext());
   }
 
+  /** An invocation context that drops the log. */
+  quiet(): InvocationContext {
+    return quietContext();
+  }
+
   /** Takes every deliverable completion check off `verdicts` without running it. */
   checks(): Promise<unknown[]> {
     return this.take('verdicts', false);
