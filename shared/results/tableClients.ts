@@ -23,6 +23,11 @@ export function storageFailure(operation: string, error: unknown): ClawbackError
   );
 }
 
+/** The SDK's options for a call: only the signal, and only when there is one. */
+export function signal(options?: { abortSignal?: AbortSignal | undefined }): { abortSignal?: AbortSignal } {
+  return options?.abortSignal ? { abortSignal: options.abortSignal } : {};
+}
+
 /** One client per table, each table created on first use (once per worker). */
 export class TableClients {
   private readonly clients = new Map<string, { client: TableClient; ready: Promise<void> }>();
@@ -58,7 +63,7 @@ export class TableClients {
     const client = await this.get(table);
     try {
       return await client.getEntity<Record<string, unknown>>(partitionKey, rowKey, {
-        abortSignal: options?.abortSignal,
+        ...signal(options),
       });
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -83,7 +88,7 @@ export class TableClients {
             filter: `PartitionKey eq '${partitionKey.replace(/'/g, "''")}'`,
             ...(options?.select ? { select: options.select } : {}),
           },
-          abortSignal: options?.abortSignal,
+          ...signal(options),
         })
         .byPage({
           maxPageSize: page.pageSize,

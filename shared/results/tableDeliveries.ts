@@ -6,7 +6,7 @@ import type { DeliveriesLedger, Page, PageRequest } from '../ports/results.js';
 import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import { sanitizeKey, shortHash } from '../verdicts/ids.js';
 import { dateTime, defined, text, time } from './columns.js';
-import { storageFailure, type TableClients } from './tableClients.js';
+import { signal, storageFailure, type TableClients } from './tableClients.js';
 
 type Entity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
 
@@ -38,7 +38,7 @@ export class TableDeliveries implements DeliveriesLedger {
         for (let i = 0; i < group.length; i += 100) {
           await client.submitTransaction(
             group.slice(i, i + 100).map((e): TransactionAction => ['upsert', e, 'Replace']),
-            { abortSignal: options?.abortSignal },
+            signal(options),
           );
         }
       }

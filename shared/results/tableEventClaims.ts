@@ -4,7 +4,7 @@ import type { CallOptions } from '../ports/mail.js';
 import type { EventClaims } from '../ports/results.js';
 import { sanitizeKey, shortHash } from '../verdicts/ids.js';
 import { text } from './columns.js';
-import { statusCode, storageFailure, type TableClients } from './tableClients.js';
+import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** `VerdictEvents`: PartitionKey the source, RowKey a hash of the event id; the owning verdict id. */
 export class TableEventClaims implements EventClaims {
@@ -19,10 +19,7 @@ export class TableEventClaims implements EventClaims {
     const client = await this.tables.get(tables.verdictEvents);
     const key = { partitionKey: sanitizeKey(source), rowKey: shortHash(eventId, 40) };
     try {
-      await client.createEntity(
-        { ...key, EventId: eventId, VerdictId: verdictId },
-        { abortSignal: options?.abortSignal },
-      );
+      await client.createEntity({ ...key, EventId: eventId, VerdictId: verdictId }, signal(options));
       return { verdictId, created: true };
     } catch (error) {
       if (statusCode(error) !== 409) throw storageFailure('recording the event id', error);
@@ -44,7 +41,7 @@ export class TableEventClaims implements EventClaims {
     const client = await this.tables.get(tables.verdictEvents);
     try {
       await client.deleteEntity(sanitizeKey(source), shortHash(eventId, 40), {
-        abortSignal: options?.abortSignal,
+        ...signal(options),
       });
     } catch (error) {
       if (statusCode(error) !== 404) throw storageFailure('releasing the event id', error);

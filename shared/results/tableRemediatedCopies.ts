@@ -3,7 +3,7 @@ import type { CallOptions } from '../ports/mail.js';
 import type { Page, PageRequest, RemediatedCopies, RemediatedCopy } from '../ports/results.js';
 import { copyRowKey, sanitizeKey } from '../verdicts/ids.js';
 import { copyColumns, dateTime, fromCopyEntity } from './columns.js';
-import { statusCode, storageFailure, type TableClients } from './tableClients.js';
+import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** `RemediatedCopies`: PartitionKey the threat key, RowKey recipient + `|` + message-id hash. */
 export class TableRemediatedCopies implements RemediatedCopies {
@@ -18,7 +18,7 @@ export class TableRemediatedCopies implements RemediatedCopies {
     };
     try {
       // Replace: a new remediation of the same copy supersedes an earlier one, restored or not.
-      await client.upsertEntity(entity, 'Replace', { abortSignal: options?.abortSignal });
+      await client.upsertEntity(entity, 'Replace', signal(options));
     } catch (error) {
       throw storageFailure('recording a remediated copy', error);
     }
@@ -70,7 +70,7 @@ export class TableRemediatedCopies implements RemediatedCopies {
           RestoredAt: dateTime(restoredAt),
         },
         'Merge',
-        { abortSignal: options?.abortSignal },
+        signal(options),
       );
     } catch (error) {
       if (statusCode(error) !== 404) throw storageFailure('marking a copy restored', error);

@@ -14,7 +14,7 @@ import {
 } from '../ports/results.js';
 import { sanitizeKey } from '../verdicts/ids.js';
 import { fromRemediationEntity, remediationColumns, text } from './columns.js';
-import { statusCode, storageFailure, type TableClients } from './tableClients.js';
+import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** The `Remediations` table: PartitionKey the verdict id, RowKey recipient + `|` + message-id hash. */
 export class TableRemediationRows implements RemediationRows {
@@ -35,7 +35,7 @@ export class TableRemediationRows implements RemediationRows {
         try {
           await client.submitTransaction(
             chunk.map((e): TransactionAction => ['create', e]),
-            { abortSignal: options?.abortSignal },
+            signal(options),
           );
           created += chunk.length;
         } catch (error) {
@@ -44,7 +44,7 @@ export class TableRemediationRows implements RemediationRows {
           if (statusCode(error) !== 409) throw storageFailure('writing remediation rows', error);
           for (const e of chunk) {
             try {
-              await client.createEntity(e, { abortSignal: options?.abortSignal });
+              await client.createEntity(e, signal(options));
               created += 1;
             } catch (inner) {
               if (statusCode(inner) !== 409) throw storageFailure('writing a remediation row', inner);
@@ -77,7 +77,7 @@ export class TableRemediationRows implements RemediationRows {
       const result = await client.updateEntity(
         { partitionKey: sanitizeKey(verdictId), rowKey, ...remediationColumns(patch) },
         'Merge',
-        { etag, abortSignal: options?.abortSignal },
+        { etag, ...signal(options) },
       );
       return result.etag ?? '';
     } catch (error) {

@@ -3,7 +3,7 @@ import type { CallOptions } from '../ports/mail.js';
 import type { VerdictPatch, VerdictRecord, Verdicts, Versioned } from '../ports/results.js';
 import { sanitizeKey, verdictIdRange } from '../verdicts/ids.js';
 import { fromVerdictEntity, verdictColumns, verdictPartition } from './columns.js';
-import { statusCode, storageFailure, type TableClients } from './tableClients.js';
+import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** The `Verdicts` table: PartitionKey `verdict`, RowKey the verdict id (newest first). */
 export class TableVerdicts implements Verdicts {
@@ -16,7 +16,7 @@ export class TableVerdicts implements Verdicts {
   async createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean> {
     const client = await this.tables.get(tables.verdicts);
     try {
-      await client.createEntity(this.entity(record), { abortSignal: options?.abortSignal });
+      await client.createEntity(this.entity(record), signal(options));
       return true;
     } catch (error) {
       if (statusCode(error) === 409) return false;
@@ -51,7 +51,7 @@ export class TableVerdicts implements Verdicts {
         queryOptions: {
           filter: `PartitionKey eq '${verdictPartition}' and RowKey ge '${ge}' and RowKey lt '${lt}'`,
         },
-        abortSignal: options?.abortSignal,
+        ...signal(options),
       });
       for await (const e of entities) {
         found.push(fromVerdictEntity(e));
@@ -66,7 +66,7 @@ export class TableVerdicts implements Verdicts {
   async mergeVerdict(record: VerdictPatch, options?: CallOptions): Promise<void> {
     const client = await this.tables.get(tables.verdicts);
     try {
-      await client.upsertEntity(this.entity(record), 'Merge', { abortSignal: options?.abortSignal });
+      await client.upsertEntity(this.entity(record), 'Merge', signal(options));
     } catch (error) {
       throw storageFailure('updating the verdict', error);
     }
@@ -75,7 +75,7 @@ export class TableVerdicts implements Verdicts {
   async updateVerdict(patch: VerdictPatch, etag: string, options?: CallOptions): Promise<boolean> {
     const client = await this.tables.get(tables.verdicts);
     try {
-      await client.updateEntity(this.entity(patch), 'Merge', { etag, abortSignal: options?.abortSignal });
+      await client.updateEntity(this.entity(patch), 'Merge', { etag, ...signal(options) });
       return true;
     } catch (error) {
       if (statusCode(error) === 412 || statusCode(error) === 404) return false;
