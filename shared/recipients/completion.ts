@@ -84,7 +84,7 @@ export function firstCheck(
   verdictId: string,
   deps: Pick<CompletionDeps, 'queue' | 'firstDelayMs' | 'now'>,
   options?: CallOptions,
-) {
+): Promise<void> {
   const now = deps.now?.() ?? new Date();
   return sendCheck(
     { kind: 'completionCheck', verdictId, round: 0 },
@@ -101,7 +101,8 @@ function sendCheck(
   options?: CallOptions,
 ): Promise<void> {
   // One message id per round: duplicate deliveries of a round reschedule the same next round, which
-  // duplicate detection drops, so a verdict never grows more than one chain of checks.
+  // duplicate detection drops, so a verdict keeps one chain of checks. A chain that slips past the
+  // detection window costs a few reads, never a second completion.
   return queue.send(
     queues.verdicts.name,
     [{ body: check, messageId: `${check.verdictId}|check|${check.round}`, scheduledEnqueueTime: at }],

@@ -105,7 +105,7 @@ describe('TableResultStore over Azurite', () => {
       store: Object.assign(Object.create(store) as TableResultStore, {
         updateRemediation: async (...args: Parameters<TableResultStore['updateRemediation']>) => {
           const etag = await store.updateRemediation(...args);
-          if ((args[2]).completedAt && !rowCrashed) {
+          if (args[2].completedAt && !rowCrashed) {
             rowCrashed = true;
             throw new Error('crash after record');
           }
