@@ -25,6 +25,8 @@ export const completionCheckSchema = z.object({
   /** Terminal rows the previous round saw, and when (epoch ms): the pace that times the next round. */
   done: z.number().int().min(0).optional(),
   at: z.number().optional(),
+  /** Rounds in a row that saw no row finish. */
+  stalled: z.number().int().min(0).optional(),
 });
 export type CompletionCheck = z.infer<typeof completionCheckSchema>;
 
@@ -110,24 +112,31 @@ function sendCheck(
   );
 }
 
+/** However long rows stay open, a verdict is looked at at least hourly: a replayed row still completes it. */
+const stalledCapMs = 3_600_000;
+
 /**
- * Halves the expected remaining time at the rows' observed pace, so the last round lands soon after
- * the last row; without progress it backs off exponentially. Always within [first, 32 × first].
+ * When to look again, and how many rounds in a row have now seen no row finish. With progress, half
+ * the expected remaining time at the observed pace (within [first, 32 × first]), so the last round
+ * lands soon after the last row; without, exponential backoff up to an hour, so a verdict whose rows
+ * are stuck costs a few reads an hour, not a busy loop.
  */
-export function nextDelayMs(
+export function nextRound(
   check: CompletionCheck,
   tally: Tally,
   nowMs: number,
   firstDelayMs: number,
-): number {
-  const cap = firstDelayMs * 32;
+): { delayMs: number; stalled: number } {
   const done = tally.rows - tally.open;
-  let delay = firstDelayMs * 2 ** Math.min(check.round, 5);
-  if (check.done !== undefined && check.at !== undefined && done > check.done && nowMs > check.at) {
-    const perMs = (done - check.done) / (nowMs - check.at);
-    delay = tally.open / perMs / 2;
+  const before = check.done;
+  if (before !== undefined && check.at !== undefined && done > before && nowMs > check.at) {
+    const perMs = (done - before) / (nowMs - check.at);
+    const delayMs = Math.min(firstDelayMs * 32, Math.max(firstDelayMs, tally.open / perMs / 2));
+    return { delayMs: Math.round(delayMs), stalled: 0 };
   }
-  return Math.round(Math.min(cap, Math.max(firstDelayMs, delay)));
+  const stalled = check.round === 0 ? 0 : (check.stalled ?? 0) + 1;
+  const delayMs = Math.min(Math.max(stalledCapMs, firstDelayMs), firstDelayMs * 2 ** Math.min(stalled, 30));
+  return { delayMs: Math.round(delayMs), stalled };
 }
 
 /**
@@ -180,13 +189,12 @@ export async function checkCompletion(
     );
   }
   const nowMs = now().getTime();
-  const delayMs = stable ? deps.firstDelayMs : nextDelayMs(check, tally, nowMs, deps.firstDelayMs);
-  const next = new Date(nowMs + delayMs);
-  await sendCheck(
-    { kind: 'completionCheck', verdictId, round: check.round + 1, done: tally.rows - tally.open, at: nowMs },
-    next,
-    deps.queue,
-    options,
-  );
+  const pace = stable
+    ? { delayMs: deps.firstDelayMs, stalled: 0 }
+    : nextRound(check, tally, nowMs, deps.firstDelayMs);
+  const next = new Date(nowMs + pace.delayMs);
+  const done = tally.rows - tally.open;
+  const following = { kind: 'completionCheck', verdictId, round: check.round + 1, done, at: nowMs } as const;
+  await sendCheck({ ...following, stalled: pace.stalled }, next, deps.queue, options);
   return { kind: 'open', open: tally.open, next };
 }

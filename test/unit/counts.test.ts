@@ -11,7 +11,7 @@ import {
   checkCompletion,
   type CompletionCheck,
   type CompletionDeps,
-  nextDelayMs,
+  nextRound,
 } from '../../shared/recipients/completion.js';
 import { fromRemediationEntity, fromVerdictEntity, verdictColumns } from '../../shared/results/columns.js';
 import { InMemoryRemediationRows } from '../../shared/results/memory/inMemoryRemediationRows.js';
@@ -177,18 +177,38 @@ describe('the completion check', () => {
 describe('the pace of completion checks', () => {
   const tally = (rows: number, open: number) => ({ rows, open, counts: emptyCounts() });
 
-  it('backs off exponentially without progress, never beyond 32 times the first delay', () => {
-    expect(nextDelayMs(check(0), tally(10, 10), 0, 1000)).toBe(1000);
-    expect(nextDelayMs(check(3), tally(10, 10), 0, 1000)).toBe(8000);
-    expect(nextDelayMs(check(40), tally(10, 10), 0, 1000)).toBe(32_000);
+  it('looks again after the first delay when it knows no pace yet', () => {
+    expect(nextRound(check(0), tally(10, 10), 0, 1000)).toEqual({ delayMs: 1000, stalled: 0 });
   });
 
-  it('halves the expected remaining time at the observed pace', () => {
+  it('halves the expected remaining time at the observed pace, within 1 to 32 first delays', () => {
     // 1,000 rows done in the last 10 s, 4,000 open: 40 s left, so look again in 20 s.
-    const previous = { ...check(4), done: 5000, at: 0 };
-    expect(nextDelayMs(previous, tally(10_000, 4000), 10_000, 1000)).toBe(20_000);
-    // Nearly done: never sooner than the first delay.
-    expect(nextDelayMs(previous, tally(10_000, 1), 10_000, 1000)).toBe(1000);
+    const previous = { ...check(4), done: 5000, at: 0, stalled: 3 };
+    expect(nextRound(previous, tally(10_000, 4000), 10_000, 1000)).toEqual({ delayMs: 20_000, stalled: 0 });
+    expect(nextRound(previous, tally(10_000, 1), 10_000, 1000).delayMs).toBe(1000);
+    expect(nextRound({ ...previous, done: 9990 }, tally(100_000, 90_000), 10_000, 1000).delayMs).toBe(32_000);
+  });
+
+  it('backs off exponentially while no row finishes, up to an hour', () => {
+    const stuck = { ...check(5), done: 7, at: 0 };
+    expect(nextRound({ ...stuck, stalled: 0 }, tally(10, 3), 10_000, 1000)).toEqual({
+      delayMs: 2000,
+      stalled: 1,
+    });
+    expect(nextRound({ ...stuck, stalled: 4 }, tally(10, 3), 10_000, 1000)).toEqual({
+      delayMs: 32_000,
+      stalled: 5,
+    });
+    expect(nextRound({ ...stuck, stalled: 40 }, tally(10, 3), 10_000, 1000).delayMs).toBe(3_600_000);
+  });
+
+  it('carries the pace to the next round in the message it schedules', async () => {
+    const t = await setUp([
+      ['a', 'succeeded'],
+      ['b', 'pending'],
+    ]);
+    await checkCompletion({ ...check(3), done: 1, at: 0, stalled: 2 }, t.deps);
+    expect(t.sent[0]?.body).toMatchObject({ round: 4, done: 1, stalled: 3 });
   });
 });
 
