@@ -64,7 +64,7 @@ export const settingDocs = {
   },
   CLAWBACK_COMPLETION_CHECK_MS: {
     meaning:
-      "Milliseconds from fan-out to the first check of whether every row of a verdict is finished; later checks follow the rows' pace, up to 32 times this.",
+      "Milliseconds from fan-out to the first check of whether every row of a verdict is finished; later checks follow the rows' pace, up to 32 times this (hourly while no row finishes).",
     example: '1000',
     required: false,
   },
