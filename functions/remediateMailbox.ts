@@ -42,8 +42,7 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
       enqueueCopies(
         { ...work, action: work.action },
         members.map((recipient) => ({ ...work, recipient })),
-        services,
-        { beforeSend: (created) => services.store.addRecipients(work.verdictId, created) },
+        { rows: services.store, queue: services.queue },
       ),
     log: (line) => context.log(line),
   });

@@ -62,6 +62,12 @@ export const settingDocs = {
     example: '100',
     required: false,
   },
+  CLAWBACK_COMPLETION_CHECK_MS: {
+    meaning:
+      "Milliseconds from fan-out to the first check of whether every row of a verdict is finished; later checks follow the rows' pace, up to 32 times this (hourly while no row finishes).",
+    example: '1000',
+    required: false,
+  },
 } as const;
 
 export const hostSettings = ['AzureWebJobsStorage__accountName'] as const;
@@ -100,6 +106,7 @@ export const settingsSchema = z.object({
   CLAWBACK_SECRET_CACHE_SECONDS: intSetting(0, 86_400, 300),
   CLAWBACK_CONFIG_CACHE_SECONDS: intSetting(0, 3600, 30),
   CLAWBACK_FANOUT_BATCH_SIZE: intSetting(1, 100, 100),
+  CLAWBACK_COMPLETION_CHECK_MS: intSetting(10, 60_000, 1000),
 });
 
 /** Settings that are required as one of a pair; checked on the raw values so they are reported even when others are invalid. */

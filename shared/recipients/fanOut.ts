@@ -1,20 +1,35 @@
 import { queues } from '../bindings.js';
 import type { ConfigDocument } from '../config/document.js';
+import { ClawbackError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
-import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
+import type {
+  DeliveriesLedger,
+  RemediatedCopies,
+  RemediationRecord,
+  RemediationRows,
+  VerdictRecord,
+  Verdicts,
+} from '../ports/results.js';
 import { decideAction } from '../remediation/policy.js';
 import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
 import { acceptedVerdictRecord } from '../verdicts/record.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
+import { firstCheck } from './completion.js';
 import { chunks, recipientCopies } from './plan.js';
 
 export interface FanOutDeps {
-  store: ResultStore;
+  verdicts: Verdicts;
+  rows: Pick<RemediationRows, 'createRemediations'>;
+  deliveries: Pick<DeliveriesLedger, 'listDeliveries'>;
+  copies: Pick<RemediatedCopies, 'listRemediatedCopies'>;
   queue: QueueSender;
   config: ConfigDocument;
   batchSize: number;
+  /** Delay of the verdict's first completion check. */
+  checkDelayMs: number;
+  now?: () => Date;
   log?: (line: string) => void;
 }
 
@@ -52,8 +67,8 @@ export interface VerdictWork {
 export async function enqueueCopies(
   work: VerdictWork,
   copies: CopyTarget[],
-  deps: Pick<FanOutDeps, 'store' | 'queue'>,
-  options?: CallOptions & { beforeSend?: (createdRows: number) => Promise<void> },
+  deps: Pick<FanOutDeps, 'rows' | 'queue'>,
+  options?: CallOptions,
 ): Promise<number> {
   const now = new Date().toISOString();
   const records: RemediationRecord[] = [];
@@ -88,8 +103,7 @@ export async function enqueueCopies(
     };
     outgoing.push({ body, messageId: `${work.verdictId}|${rowKey}|1`, sessionId: copy.recipient });
   }
-  const created = await deps.store.createRemediations(records, options);
-  await options?.beforeSend?.(created);
+  const created = await deps.rows.createRemediations(records, options);
   await deps.queue.send(queues.remediations.name, outgoing, options);
   return created;
 }
@@ -119,8 +133,8 @@ async function* copiesOf(
   const key = threatKey(message.change.threat);
   const list =
     action === 'restore'
-      ? deps.store.listRemediatedCopies.bind(deps.store)
-      : deps.store.listDeliveries.bind(deps.store);
+      ? deps.copies.listRemediatedCopies.bind(deps.copies)
+      : deps.deliveries.listDeliveries.bind(deps.deliveries);
   let continuationToken: string | undefined;
   do {
     const page = await list(key, { pageSize: deps.batchSize, continuationToken }, options);
@@ -142,8 +156,8 @@ export async function fanOut(
   const { change, verdictId } = message;
   const decision = decideAction(deps.config, change);
   const base = acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision);
-  if (!(await deps.store.createVerdict(base, options))) {
-    await deps.store.mergeVerdict({ verdictId, action: decision.action, mode: decision.mode }, options);
+  if (!(await deps.verdicts.createVerdict(base, options))) {
+    await deps.verdicts.mergeVerdict({ verdictId, action: decision.action, mode: decision.mode }, options);
   }
   if (decision.note) log(`verdict ${verdictId}: ${decision.note}`);
 
@@ -164,9 +178,54 @@ export async function fanOut(
     log(`verdict ${verdictId}: fanned out ${rows} rows so far`);
   }
   if (rows === 0) log(`verdict ${verdictId} names no delivered copies; there is nothing to fan out`);
-  const verdict = await deps.store.markFannedOut(verdictId, rows, options);
+  const verdict = await markFannedOut(verdictId, rows, decision.action, deps.verdicts, options);
+  // Sent even when the verdict was already fanned out: a redelivery may follow a crash right here.
+  if (verdict.status === 'fannedOut')
+    await firstCheck(verdictId, { ...deps, firstDelayMs: deps.checkDelayMs }, options);
   log(
     `verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`,
   );
   return { verdict, rows, newRows };
 }
+
+/**
+ * `accepted → fannedOut` with the number of rows, once: a redelivered fan-out leaves a verdict that
+ * moved on as it is. Without rows there is nothing to wait for, and the verdict ends at once.
+ */
+async function markFannedOut(
+  verdictId: string,
+  rows: number,
+  action: ActionName,
+  verdicts: Verdicts,
+  options?: CallOptions,
+): Promise<VerdictRecord> {
+  const read = await verdicts.readVerdict(verdictId, options);
+  if (!read)
+    throw new ClawbackError('Unknown', `Verdict ${verdictId} vanished during fan-out.`, { retryable: true });
+  if (read.value.status !== 'accepted') return read.value;
+  const next: Partial<VerdictRecord> & { verdictId: string } =
+    rows > 0
+      ? { verdictId, status: 'fannedOut', recipients: rows }
+      : action === 'restore'
+        ? {
+            verdictId,
+            status: 'completed',
+            recipients: 0,
+            completedAt: new Date().toISOString(),
+            note: noCopiesToRestore,
+          }
+        : {
+            verdictId,
+            status: 'unresolved',
+            recipients: 0,
+            completedAt: new Date().toISOString(),
+            note: noCopiesFound,
+          };
+  if (await verdicts.updateVerdict(next, read.etag, options)) return { ...read.value, ...next };
+  // Something else (a dead-letter record, an operator) wrote the row meanwhile: its word stands.
+  return (await verdicts.getVerdict(verdictId, options)) ?? read.value;
+}
+
+const noCopiesFound =
+  'No delivered copy could be identified: the verdict lists no messages and the delivery ledger has no copy of this threat.';
+const noCopiesToRestore = 'Clawback changed no copy for this threat, so there is nothing to restore.';

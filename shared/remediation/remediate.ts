@@ -96,7 +96,6 @@ export async function remediate(
       etag,
       options,
     );
-    await deps.store.recordOutcome(message.verdictId, status, options);
     // Alert rules in infra/ match "remediation failed reason=<Reason>"; keep the wording.
     log(
       status === 'failed'

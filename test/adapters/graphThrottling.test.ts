@@ -146,6 +146,10 @@ describe('a remediation run under heavy Graph throttling', () => {
         succeeded: 0,
         failed: 0,
         notFound: 0,
+        alreadyRemediated: 0,
+        simulated: 0,
+        notReversible: 0,
+        partiallyRestored: 0,
         done: 0,
         receivedAt: now,
       });
