@@ -42,6 +42,7 @@ export class CompositeSecretSource implements SecretSource {
       new LocalSecretSource({
         runtime: options.runtime,
         baseDir: options.baseDir ?? process.cwd(),
+        ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
         ...(options.env ? { env: options.env } : {}),
       });
   }
