@@ -39,7 +39,7 @@ import {
   parseQuarantineLocation,
   type QuarantineLocation,
 } from './locations.js';
-import { graphMailboxLimiter } from './mailboxLimiter.js';
+import { graphMailboxConcurrency, graphMailboxLimiter } from './mailboxLimiter.js';
 import {
   BearerAuthMiddleware,
   GraphCallScope,
@@ -56,6 +56,7 @@ import {
   messageSelect,
   userPath,
 } from './odata.js';
+import { mapConcurrently } from './parallel.js';
 
 export interface GraphMailBackendDeps {
   secrets: SecretSource;
@@ -220,6 +221,21 @@ export class GraphMailBackend implements MailBackend {
     });
     await naming;
     return withFolderLabel(outcome, this.folderLabelOf(mailbox, item));
+  }
+
+  /**
+   * A mailbox's copies, four at a time (the per-mailbox limit, so no slot sits idle and none is
+   * exceeded); a folder is named once, by the first copy found in it, alongside that copy's action.
+   */
+  applyActions(
+    mailbox: string,
+    items: MailItem[],
+    action: ActionName,
+    options?: CallOptions,
+  ): Promise<ActionOutcome[]> {
+    return mapConcurrently(items, graphMailboxConcurrency, (item) =>
+      this.applyAction(mailbox, item, action, options),
+    );
   }
 
   private async act(
