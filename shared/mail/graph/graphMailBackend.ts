@@ -124,6 +124,15 @@ const restoreSources: Partial<Record<ActionName, string>> = {
   moveToJunk: 'junkemail',
   softDelete: recoverableItems,
 };
+/** Actions whose effect on one copy does not depend on what was done to another copy. */
+const perCopyActions: ReadonlySet<ActionName> = new Set([
+  'none',
+  'softDelete',
+  'hardDelete',
+  'moveToDeletedItems',
+  'moveToJunk',
+  'quarantine',
+]);
 const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
 const draftNote = 'Exchange stores a MIME import as a draft';
 
@@ -226,6 +235,8 @@ export class GraphMailBackend implements MailBackend {
   /**
    * A mailbox's copies, four at a time (the per-mailbox limit, so no slot sits idle and none is
    * exceeded); a folder is named once, by the first copy found in it, alongside that copy's action.
+   * Forwards and central-mailbox quarantine check what an earlier copy already did, so their copies
+   * go one after another.
    */
   applyActions(
     mailbox: string,
@@ -233,7 +244,9 @@ export class GraphMailBackend implements MailBackend {
     action: ActionName,
     options?: CallOptions,
   ): Promise<ActionOutcome[]> {
-    return mapConcurrently(items, graphMailboxConcurrency, (item) =>
+    const independent =
+      perCopyActions.has(action) && !(action === 'quarantine' && this.profile.quarantineTarget === 'mailbox');
+    return mapConcurrently(items, independent ? graphMailboxConcurrency : 1, (item) =>
       this.applyAction(mailbox, item, action, options),
     );
   }
