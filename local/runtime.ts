@@ -213,7 +213,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             }),
           );
         },
-        { sessions: fn.trigger.isSessionsEnabled === true },
+        {
+          sessions: fn.trigger.isSessionsEnabled === true,
+          // Sessions are mailboxes: this is how many are worked on at once (C of the benchmark).
+          ...(fn.trigger.isSessionsEnabled === true
+            ? { maxConcurrentCalls: settings.CLAWBACK_MAX_CONCURRENT_MAILBOXES }
+            : {}),
+        },
       );
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);

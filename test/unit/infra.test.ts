@@ -4,7 +4,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { maxDeliveryCount, queues, serviceBusConnection, tables } from '../../shared/bindings.js';
-import { hostSettings, loadSettings, settingDocs } from '../../shared/config/settings.js';
+import {
+  defaultConcurrentMailboxes,
+  hostSettings,
+  loadSettings,
+  settingDocs,
+} from '../../shared/config/settings.js';
 
 /*
  * The Bicep CLI cannot be installed on the build machines, so these tests read the templates as text.
@@ -809,7 +814,7 @@ describe('host.json suits the workload', () => {
     expect(sbHost.retry).toBeUndefined();
     expect(sbHost.autoCompleteMessages).toBe(true);
     expect(sbHost.prefetchCount).toBe(0);
-    expect(sbHost.maxConcurrentSessions).toBe(8);
+    expect(sbHost.maxConcurrentSessions).toBe(defaultConcurrentMailboxes);
     expect(sbHost.sessionIdleTimeout).toMatch(/^\d\d:\d\d:\d\d$/);
     const seconds = (d: string) => d.split(':').reduce((s, part) => s * 60 + Number(part), 0);
     expect(seconds(sbHost.maxAutoLockRenewalDuration as string)).toBeGreaterThanOrEqual(
