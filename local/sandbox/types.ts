@@ -120,6 +120,9 @@ export interface SandboxRequestRecord {
   mailbox?: string;
   status: number;
   batched?: boolean;
+  /** `performance.now()` when the request arrived and when it was answered, for round-trip counts. */
+  startedAt: number;
+  finishedAt: number;
 }
 
 export interface SandboxForward {

@@ -108,6 +108,7 @@ export class GraphService {
     const requestId = newRequestId();
     const clientRequestId = request.headers['client-request-id'];
 
+    const startedAt = performance.now();
     const count = this.enter(mailbox);
     let response: SandboxResponse;
     try {
@@ -132,6 +133,8 @@ export class GraphService {
       ...(mailbox === undefined ? {} : { mailbox }),
       status: response.status,
       ...(request.inBatch ? { batched: true } : {}),
+      startedAt,
+      finishedAt: performance.now(),
     });
     this.options.log?.(
       `graph ${request.inBatch ? '[batch] ' : ''}${request.method} ${path} -> ${response.status}`,
