@@ -89,16 +89,23 @@ async function main(): Promise<void> {
   };
   const results: CampaignResult[] = [];
   let crowdedResult: CampaignResult | undefined;
+  const credentials = { tokenRequests: 0, secretReads: 0, seconds: 0 };
+  const count = (result: CampaignResult) => {
+    credentials.tokenRequests += result.tokenRequests;
+    credentials.secretReads += result.secretReads;
+    credentials.seconds += result.seconds;
+    return result;
+  };
   try {
     for (const plan of [warmUp, ...campaigns]) {
       log(`bench: ${plan.name} …`);
-      const result = await runCampaign(plan, deps);
+      const result = count(await runCampaign(plan, deps));
       log(`bench: ${plan.name} done in ${result.seconds.toFixed(2)} s`);
       if (plan !== warmUp) results.push(result);
     }
     if (crowded) {
       log(`bench: ${crowded.name} …`);
-      crowdedResult = await runCampaign(crowded, deps);
+      crowdedResult = count(await runCampaign(crowded, deps));
       log(`bench: ${crowded.name} done in ${crowdedResult.seconds.toFixed(2)} s`);
     }
   } finally {
@@ -119,6 +126,7 @@ async function main(): Promise<void> {
     crowded: crowdedResult,
     ingest,
     coldImports: imports,
+    credentials,
   };
   log('');
   log(render(report));

@@ -31,7 +31,12 @@ export interface BenchResults {
   crowded: CampaignResult | undefined;
   ingest: IngestResult | undefined;
   coldImports: ColdImport[];
+  /** Token requests and secret reads of the sandbox profile over every run, warm-up included. */
+  credentials: { tokenRequests: number; secretReads: number; seconds: number };
 }
+
+/** CLAWBACK_SECRET_CACHE_SECONDS' default; Entra's tokens live an hour. */
+const secretCacheSeconds = 300;
 
 export interface Figure {
   figure: string;
@@ -95,23 +100,25 @@ export function figures(results: BenchResults): Figure[] {
         figure: 'sequential round trips per copy',
         target: '≤ 2',
         bound: 'search, then action with its folder lookup',
-        measured: single.map((r) => `${fixed(r.roundTripsPerMailbox)} (${r.name})`).join('; '),
+        measured: single.map((r) => `${fixed(r.roundTripsPerMailbox, 3)} (${r.name})`).join('; '),
         ok: Math.max(...single.map((r) => r.roundTripsPerMailbox)) <= 2,
       });
+    const { credentials } = results;
+    const over = `over the whole bench (${fixed(credentials.seconds, 0)} s, one profile)`;
     rows.push(
       {
         figure: 'token requests per profile',
         target: '1 per cache period',
-        bound: '1',
-        measured: all.map((r) => `${r.tokenRequests} (${r.name})`).join('; '),
-        ok: worst((r) => r.tokenRequests) <= 1,
+        bound: '1 per token lifetime (1 h)',
+        measured: `${credentials.tokenRequests} ${over}`,
+        ok: credentials.tokenRequests <= Math.ceil(credentials.seconds / 3600),
       },
       {
         figure: 'secret reads per profile',
         target: '1 per cache period',
-        bound: '1',
-        measured: all.map((r) => `${r.secretReads} (${r.name})`).join('; '),
-        ok: worst((r) => r.secretReads) <= 1,
+        bound: `1 per ${secretCacheSeconds} s`,
+        measured: `${credentials.secretReads} ${over}`,
+        ok: credentials.secretReads <= Math.ceil(credentials.seconds / secretCacheSeconds),
       },
       {
         figure: 'table operations per recipient',
