@@ -28,6 +28,7 @@ import {
   createAppCertificate,
   type SandboxMailbox,
   type SandboxTenant,
+  type SandboxTenantOptions,
   startSandboxTenant,
 } from './sandbox/index.js';
 
@@ -51,6 +52,11 @@ export interface LocalRuntimeOptions {
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
   /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
   extraMailboxes?: SandboxMailbox[];
+  /** Graph's latency and per-mailbox limit in the sandbox tenant (the benchmark's conditions). */
+  sandboxLimits?: Pick<
+    SandboxTenantOptions,
+    'latencyMs' | 'mailboxConcurrencyLimit' | 'mailboxConcurrencyRetryAfterSeconds'
+  >;
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
   log: (line: string) => void;
@@ -138,6 +144,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       mailboxes: [...sandboxMailboxes(), ...(options.extraMailboxes ?? [])],
       ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
       port: options.sandboxPort ?? 0,
+      ...options.sandboxLimits,
     });
     stops.push(() => tenant.close());
     log(
@@ -213,7 +220,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             }),
           );
         },
-        { sessions: fn.trigger.isSessionsEnabled === true },
+        {
+          sessions: fn.trigger.isSessionsEnabled === true,
+          // Sessions are mailboxes: this is how many are worked on at once (C of the benchmark).
+          ...(fn.trigger.isSessionsEnabled === true
+            ? { maxConcurrentCalls: settings.CLAWBACK_MAX_CONCURRENT_MAILBOXES }
+            : {}),
+        },
       );
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);

@@ -1,19 +1,18 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
 
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
 import { ClawbackError } from './errors.js';
+import { lazyCredential, lazyQueue, lazySecrets } from './lazyClients.js';
 import { createMailBackendFactory } from './mail/factory.js';
 import type { ConfigStore } from './ports/config.js';
 import type { MailBackend } from './ports/mail.js';
 import type { QueueSender } from './ports/queue.js';
 import type { ResultStore } from './ports/results.js';
 import type { SecretSource } from './ports/secrets.js';
-import { ServiceBusQueue } from './queue/serviceBusQueue.js';
 import { type TableConnection, TableResultStore } from './results/tableResultStore.js';
 import { CompositeSecretSource } from './secrets/compositeSecretSource.js';
-import { KeyVaultSecretSource } from './secrets/keyVaultSecretSource.js';
 import { LocalSecretSource } from './secrets/localSecretSource.js';
 
 /** Everything the functions need, built once per worker. */
@@ -47,27 +46,39 @@ function tableConnection(settings: AppSettings, credential: () => TokenCredentia
 
 /**
  * Builds the production services from app settings: managed identity for Service Bus, Storage and
- * Key Vault in Azure, connection strings only where a local setting gives one.
+ * Key Vault in Azure, connection strings only where a local setting gives one. The identity, Service
+ * Bus and Key Vault SDKs load on first use, so a function that never calls them never loads them.
  */
 export function buildServices(settings: AppSettings, overrides: Partial<Services> = {}): Services {
   let azureCredential: TokenCredential | undefined;
   const credential = () =>
-    (azureCredential ??= new DefaultAzureCredential(
-      settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
-    ));
+    (azureCredential ??= lazyCredential(async () => {
+      const { DefaultAzureCredential } = await import('@azure/identity');
+      return new DefaultAzureCredential(
+        settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
+      );
+    }));
   const connection = tableConnection(settings, credential);
+  const keyVaultUrl = settings.CLAWBACK_KEY_VAULT_URL;
   const secrets =
     overrides.secrets ??
     new CompositeSecretSource({
       runtime: settings.CLAWBACK_RUNTIME,
-      keyVault: settings.CLAWBACK_KEY_VAULT_URL
-        ? new KeyVaultSecretSource({
-            vaultUrl: settings.CLAWBACK_KEY_VAULT_URL,
-            credential: credential(),
-            ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+      keyVault: keyVaultUrl
+        ? lazySecrets(async () => {
+            const { KeyVaultSecretSource } = await import('./secrets/keyVaultSecretSource.js');
+            return new KeyVaultSecretSource({
+              vaultUrl: keyVaultUrl,
+              credential: credential(),
+              ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+            });
           })
         : undefined,
-      local: new LocalSecretSource({ runtime: settings.CLAWBACK_RUNTIME, baseDir: process.cwd() }),
+      local: new LocalSecretSource({
+        runtime: settings.CLAWBACK_RUNTIME,
+        baseDir: process.cwd(),
+        ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+      }),
     });
   const backendFor = overrides.backendFor ?? createMailBackendFactory({ secrets });
   return {
@@ -77,14 +88,17 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
       overrides.configStore ?? new TableConfigStore(connection, settings.CLAWBACK_CONFIG_CACHE_SECONDS),
     queue:
       overrides.queue ??
-      ServiceBusQueue.fromSettings(
-        settings.ServiceBusConnection
-          ? { connectionString: settings.ServiceBusConnection }
-          : {
-              fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '',
-              credential: credential(),
-            },
-      ),
+      lazyQueue(async () => {
+        const { ServiceBusQueue } = await import('./queue/serviceBusQueue.js');
+        return ServiceBusQueue.fromSettings(
+          settings.ServiceBusConnection
+            ? { connectionString: settings.ServiceBusConnection }
+            : {
+                fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '',
+                credential: credential(),
+              },
+        );
+      }),
     secrets,
     backendFor,
   };

@@ -227,9 +227,13 @@ export async function remediate(
           detail: `Would apply ${message.action} to ${found.items.length} ${plural(found.items.length)}${via}; simulate mode changed nothing.`,
         });
       }
-      const outcomes: ActionOutcome[] = [];
-      for (const item of found.items)
-        outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
+      let outcomes: ActionOutcome[] = [];
+      // A backend that can act on a mailbox's copies in parallel does so within its per-mailbox limit.
+      if (backend.applyActions)
+        outcomes = await backend.applyActions(message.recipient, found.items, message.action, options);
+      else
+        for (const item of found.items)
+          outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
       const changed = outcomes.filter((o) => o.status === 'succeeded');
       const status: TerminalStatus = changed.length === 0 ? 'alreadyRemediated' : 'succeeded';
       // The backend's folder references (ids or well-known names) are what a restore needs; the row

@@ -98,6 +98,8 @@ describe('a remediation run under heavy Graph throttling', () => {
           certificate: { keyVaultSecret: 'graph-cert' },
           authorityHost: tenant.publicAuthorityHost,
           graphEndpoint: tenant.graphEndpoint,
+          // Two searches per mailbox go out as one JSON batch, so batch items are throttled too.
+          searchRecoverableItems: true,
         },
         {
           name: 'central',

@@ -41,8 +41,10 @@ export function fallbackFilter(criteria: FallbackCriteria): string {
   ].join(' and ');
 }
 
-export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject';
-export const messagePageSize = 100;
+/** What a row and a later restore need of each copy: where it is and whether it was read. */
+export const messageSelect = 'id,internetMessageId,parentFolderId,isRead';
+/** Graph serves up to 1,000 messages a page: a mailbox holding hundreds of copies is found in one round trip. */
+export const messagePageSize = 1000;
 
 /** The query string of a message search; built here because the SDK's `.filter()` does not encode. */
 export function messageSearchQuery(filter: string, select: string = messageSelect): string {

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { defaultConcurrentMailboxes } from '../../../shared/config/settings.js';
 import { repoRoot } from './arm.js';
 
 describe('host.json suits the workload', () => {
@@ -33,7 +34,7 @@ describe('host.json suits the workload', () => {
     expect(sbHost.retry).toBeUndefined();
     expect(sbHost.autoCompleteMessages).toBe(true);
     expect(sbHost.prefetchCount).toBe(0);
-    expect(sbHost.maxConcurrentSessions).toBe(8);
+    expect(sbHost.maxConcurrentSessions).toBe(defaultConcurrentMailboxes);
     expect(sbHost.sessionIdleTimeout).toMatch(/^\d\d:\d\d:\d\d$/);
     const seconds = (d: string) => d.split(':').reduce((s, part) => s * 60 + Number(part), 0);
     expect(seconds(sbHost.maxAutoLockRenewalDuration as string)).toBeGreaterThanOrEqual(
