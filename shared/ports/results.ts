@@ -3,7 +3,13 @@ import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import type { CallOptions } from './mail.js';
 
-export const verdictStatuses = ['accepted', 'fannedOut', 'completed', 'completedWithFailures'] as const;
+export const verdictStatuses = [
+  'accepted',
+  'fannedOut',
+  'completed',
+  'completedWithFailures',
+  'unresolved',
+] as const;
 export type VerdictStatus = (typeof verdictStatuses)[number];
 
 export const remediationStatuses = [
@@ -36,6 +42,8 @@ export interface VerdictRecord {
   action?: ActionName | undefined;
   mode?: Mode | undefined;
   status: VerdictStatus;
+  /** Why the verdict reached fewer copies than it named (or none: `unresolved`) and what would resolve it. */
+  note?: string | undefined;
   recipients: number;
   succeeded: number;
   failed: number;

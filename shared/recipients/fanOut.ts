@@ -9,6 +9,7 @@ import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js
 import { acceptedVerdictRecord } from '../verdicts/record.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import { chunks, recipientCopies } from './plan.js';
+import { copiesWithoutMessageId, type Misses, noMisses, unresolvedNote } from './unresolved.js';
 
 export interface FanOutDeps {
   store: ResultStore;
@@ -103,20 +104,26 @@ async function* copiesOf(
   message: VerdictMessage,
   action: ActionName,
   deps: FanOutDeps,
+  misses: Misses,
   options?: CallOptions,
 ): AsyncGenerator<CopyTarget> {
   const messages = message.change.messages ?? [];
-  for (const { recipient, message: delivered } of recipientCopies(messages)) {
+  const identified = messages.filter((m) => m.internetMessageId !== undefined);
+  for (const { recipient, message: delivered } of recipientCopies(identified)) {
     yield {
       recipient,
-      internetMessageId: delivered.internetMessageId,
+      internetMessageId: delivered.internetMessageId ?? '',
       sender: delivered.sender,
       subject: delivered.subject,
       receivedAt: delivered.receivedAt,
     };
   }
-  if (messages.length > 0) return;
   const key = threatKey(message.change.threat);
+  if (messages.length > 0) {
+    const idless = messages.filter((m) => m.internetMessageId === undefined);
+    yield* copiesWithoutMessageId(idless, action, key, deps, misses, options);
+    return;
+  }
   const list =
     action === 'restore'
       ? deps.store.listRemediatedCopies.bind(deps.store)
@@ -158,13 +165,24 @@ export async function fanOut(
   };
   let rows = 0;
   let newRows = 0;
-  for await (const batch of chunks(copiesOf(message, decision.action, deps, options), deps.batchSize)) {
+  const misses = noMisses();
+  for await (const batch of chunks(
+    copiesOf(message, decision.action, deps, misses, options),
+    deps.batchSize,
+  )) {
     newRows += await enqueueCopies(work, batch, deps, options);
     rows += batch.length;
     log(`verdict ${verdictId}: fanned out ${rows} rows so far`);
   }
-  if (rows === 0) log(`verdict ${verdictId} names no delivered copies; there is nothing to fan out`);
-  const verdict = await deps.store.markFannedOut(verdictId, rows, options);
+  const note = unresolvedNote(change, decision.action, rows, misses);
+  let verdict = await deps.store.markFannedOut(verdictId, rows, options);
+  if (note !== undefined) {
+    // No copy at all is `unresolved`; some copies missed keeps the status and says which in the note.
+    const unresolved = rows === 0 ? { status: 'unresolved' as const } : {};
+    await deps.store.mergeVerdict({ verdictId, note, ...unresolved }, options);
+    verdict = { ...verdict, note, ...unresolved };
+    log(`verdict ${verdictId} ${rows === 0 ? 'unresolved' : 'partly resolved'}: ${note}`);
+  }
   log(
     `verdict ${verdictId}: fan-out complete, ${rows} rows (${newRows} new), action ${decision.action}, mode ${decision.mode}`,
   );
