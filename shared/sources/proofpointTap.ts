@@ -66,7 +66,8 @@ function listOf(event: unknown): EventList {
 
 /** The events of a body, each with the list it belongs to and its path; a list that is no array is a problem. */
 function eventsOf(body: unknown, details: Problem[]): { kind: EventList; event: unknown; path: string }[] {
-  if (Array.isArray(body)) return body.map((event, i) => ({ kind: listOf(event), event, path: pathOf(i) }));
+  if (Array.isArray(body))
+    return list(body).map((event, i) => ({ kind: listOf(event), event, path: pathOf(i) }));
   if (!looksLikeEnvelope(body)) return [{ kind: listOf(body), event: body, path: '$' }];
   return eventLists.flatMap((name) => {
     const events = field(body, name);
@@ -75,7 +76,7 @@ function eventsOf(body: unknown, details: Problem[]): { kind: EventList; event: 
       details.push({ path: name, message: 'must be an array of events' });
       return [];
     }
-    return events.map((event, i) => ({ kind: name, event, path: pathOf(name, i) }));
+    return list(events).map((event, i) => ({ kind: name, event, path: pathOf(name, i) }));
   });
 }
 
