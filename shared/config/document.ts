@@ -146,10 +146,50 @@ const policySchema = z
   .object({ verdict: z.enum(verdictValues), action: z.enum(actionNames), mode: z.enum(modes).optional() })
   .strict();
 
+/** What every pull connector shares: how often it polls, and the action it asks policy for. */
+const pullCommon = {
+  intervalSeconds: z.number().int().min(30).max(3600).default(60),
+  action: z.enum(actionNames).optional(),
+};
+
+/** A platform Clawback polls itself (SPEC §9); `baseUrl` may point at a local fake over loopback http. */
+export const pullSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('proofpoint-tap'),
+      baseUrl: httpsOrLoopback.default('https://tap-api-v2.proofpoint.com'),
+      principal: z.string().min(1).max(256),
+      secret: secretRefSchema,
+      ...pullCommon,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('cisco-secure-endpoint'),
+      baseUrl: httpsOrLoopback.default('https://api.amp.cisco.com'),
+      clientId: z.string().min(1).max(256),
+      apiKey: secretRefSchema,
+      eventTypes: z.array(z.number().int().positive()).min(1).max(20).default([553648147, 1090519054]),
+      ...pullCommon,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('defender'),
+      profile: profileName,
+      /** Default: the profile's Graph endpoint. */
+      baseUrl: httpsOrLoopback.optional(),
+      ...pullCommon,
+    })
+    .strict(),
+]);
+export type PullConfig = z.infer<typeof pullSchema>;
+
 const sourceSchema = z
   .object({
     name: z.string().min(1).max(configLimits.sourceNameLength.max),
     signingSecret: secretRefSchema.optional(),
+    pull: pullSchema.optional(),
   })
   .strict();
 
@@ -316,6 +356,13 @@ export const configDocumentSchema = z
           message: `duplicate source "${s.name}"`,
         });
       sourceNames.add(s.name);
+      const pull = s.pull;
+      if (pull?.type === 'defender' && doc.profiles.find((p) => p.name === pull.profile)?.type !== 'graph')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'pull', 'profile'],
+          message: `"${pull.profile}" is no Graph profile of this document; Defender alerts are read through a Graph profile's credential`,
+        });
     });
   })
   .transform((doc) => ({
@@ -366,7 +413,7 @@ export function validateConfigDocument(
 
 const secretFields = {
   profiles: ['certificate', 'password', 'trustedCa'],
-  sources: ['signingSecret'],
+  sources: ['signingSecret', 'pull.secret', 'pull.apiKey'],
 } as const;
 
 function localSecretReferences(input: unknown): ConfigProblem[] {
@@ -378,12 +425,18 @@ function localSecretReferences(input: unknown): ConfigProblem[] {
     items.forEach((item: unknown, i) => {
       if (typeof item !== 'object' || item === null) return;
       for (const field of fields) {
-        const ref = (item as Record<string, unknown>)[field];
+        const ref = field
+          .split('.')
+          .reduce<unknown>(
+            (at, key) =>
+              typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined,
+            item,
+          );
         if (typeof ref !== 'object' || ref === null) continue;
         const kind = 'file' in ref ? 'file' : 'env' in ref ? 'env' : undefined;
         if (kind)
           problems.push({
-            path: formatPath([list, i, field]),
+            path: formatPath([list, i, ...field.split('.')]),
             message: `a "${kind}" secret reference works only when Clawback runs locally; in Azure use { "keyVaultSecret": "<name>" }`,
           });
       }
