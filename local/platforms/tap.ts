@@ -16,8 +16,8 @@ export interface FakeTapOptions {
 
 export interface FakeTap extends PlatformServer {
   add(event: TapEvent): void;
-  /** The next request is answered with this instead (e.g. 500, or 429 with Retry-After). */
-  fail(fault: Fault): void;
+  /** After `requests` more requests are answered, the next gets this instead (e.g. 500, or 429 with Retry-After). */
+  failAfter(requests: number, fault: Fault): void;
   events: TapEvent[];
 }
 
@@ -34,14 +34,16 @@ const horizonMs = 7 * 24 * hourMs;
 export async function startFakeTap(options: FakeTapOptions): Promise<FakeTap> {
   const now = options.now ?? (() => new Date());
   const events: TapEvent[] = [...(options.events ?? [])];
-  const faults: Fault[] = [];
+  const faults: { after: number; fault: Fault }[] = [];
+  let answered = 0;
   const server = await startPlatformServer(
     options.port ?? 0,
     ({ method, url, authorization }) => {
       if (!checkBasic(authorization, options.principal, options.secret))
         return { status: 401, body: 'The credentials provided are invalid.' };
-      const fault = faults.shift();
-      if (fault) return fault;
+      answered++;
+      const due = faults.findIndex((f) => answered > f.after);
+      if (due >= 0) return faults.splice(due, 1)[0]?.fault ?? { status: 500 };
       const lists: Record<string, string> = {
         '/v2/siem/all': 'all',
         '/v2/siem/messages/delivered': 'messagesDelivered',
@@ -81,6 +83,6 @@ export async function startFakeTap(options: FakeTapOptions): Promise<FakeTap> {
     ...server,
     events,
     add: (event) => events.push(event),
-    fail: (fault) => faults.push(fault),
+    failAfter: (requests, fault) => faults.push({ after: answered + requests, fault }),
   };
 }

@@ -8,6 +8,8 @@ type CiscoPull = Extract<PullConfig, { type: 'cisco-secure-endpoint' }>;
 
 /** A rate-limit reset longer than this ends the run; the next run starts after the reset. */
 const maxInlineWaitMs = 120_000;
+/** The reset is given in whole seconds; a little more absorbs the clocks' disagreement. */
+const resetMarginMs = 250;
 
 /**
  * Cisco Secure Endpoint `/v1/events` from the cursor (less the overlap), every page through
@@ -37,7 +39,7 @@ export const pullCiscoSecureEndpoint: PullConnector<CiscoPull> = async (context)
         `Cisco Secure Endpoint gave a next link to another host: ${new URL(next).host}`,
       );
     const remaining = Number(response.headers.get('x-ratelimit-remaining') ?? Number.NaN);
-    const resetMs = Number(response.headers.get('x-ratelimit-reset') ?? Number.NaN) * 1000;
+    const resetMs = Number(response.headers.get('x-ratelimit-reset') ?? Number.NaN) * 1000 + resetMarginMs;
     if (remaining <= 0 && Number.isFinite(resetMs)) {
       const resetAt = new Date(context.now().getTime() + resetMs);
       context.notBefore(resetAt);
