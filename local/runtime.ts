@@ -17,12 +17,14 @@ import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
+import { demo, platformCredentials, type Platforms, startPlatforms } from './platforms/index.js';
 import {
   onpremMailboxes,
   onpremServiceAccount,
   sandboxApp,
   sandboxConfig,
   sandboxMailboxes,
+  sandboxPullSources,
 } from './sampleTenant.js';
 import {
   createAppCertificate,
@@ -51,6 +53,12 @@ export interface LocalRuntimeOptions {
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
   /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
   extraMailboxes?: SandboxMailbox[];
+  /** Run the timer functions (the pull connectors) every this many seconds; never when unset (tests call runTimers). */
+  timerSeconds?: number | undefined;
+  /** Ports of the fake TAP, Secure Endpoint and Defender APIs; 0 or unset picks free ones. */
+  platformPorts?: { tap?: number; amp?: number; defender?: number } | undefined;
+  /** When the seeded TAP `cleared` event appears, after start; never when unset. */
+  tapClearedAfterMs?: number | undefined;
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
   log: (line: string) => void;
@@ -65,7 +73,20 @@ export interface LocalRuntime {
   services: Services;
   functions: RegisteredFunction[];
   tableConnectionString: string;
+  /** Fakes of the polling APIs the sample configuration's pull sources read. */
+  platforms: Platforms;
+  /** Runs every timer function once, now (what the timer loop does every `timerSeconds`). */
+  runTimers(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A platform secret written where a file secret reference finds it. */
+function platformSecretFile(dataDir: string, name: string, value: string): string {
+  const dir = path.join(dataDir, 'secrets');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  writeFileSync(file, `${value}\n`, { mode: 0o600 });
+  return file;
 }
 
 function invocationContext(
@@ -144,6 +165,26 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
     );
 
+    // Carol received the two messages the fake platforms' seeded events are about.
+    const received = new Date(Date.now() - 30 * 60_000).toISOString();
+    for (const message of [demo.tapMessage, demo.defenderMessage])
+      tenant.addMessage(demo.recipient, { ...message, receivedDateTime: received });
+    const platforms = await startPlatforms({
+      ports: options.platformPorts,
+      clearedAfterMs: options.tapClearedAfterMs,
+      // A token is good when the sandbox's Graph accepts it: the fake Defender API trusts the same issuer.
+      validateGraphToken: async (token) =>
+        (
+          await fetch(`${tenant.graphEndpoint}/v1.0/users/${encodeURIComponent(demo.recipient)}`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).ok,
+    });
+    stops.push(() => platforms.close());
+    log(
+      `platforms   Proofpoint TAP ${platforms.tap.url}, Cisco Secure Endpoint ${platforms.amp.url}, Graph security alerts ${platforms.defender.url}`,
+    );
+
     const ewsPassword = ewsPasswordFile(options.dataDir);
     const seeded = onpremMailboxes();
     const onprem = await startOnpremSandbox({
@@ -170,6 +211,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const services = buildServices(settings, {
       queue,
       secrets,
+      ...(options.identityHttpClientFor ? { identityHttpClient: options.identityHttpClientFor(tenant) } : {}),
       backendFor: createMailBackendFactory({
         secrets,
         ...(options.identityHttpClientFor
@@ -190,6 +232,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ewsUrl: onprem.url,
         },
         { certificate: appCert.file, ewsPassword: ewsPassword.file },
+        sandboxPullSources(
+          { tap: platforms.tap.url, amp: platforms.amp.url, defender: platforms.defender.url },
+          {
+            tapSecret: platformSecretFile(
+              options.dataDir,
+              'sandbox-tap-secret',
+              platformCredentials.tapSecret,
+            ),
+            ampApiKey: platformSecretFile(
+              options.dataDir,
+              'sandbox-amp-api-key',
+              platformCredentials.ampApiKey,
+            ),
+          },
+          platformCredentials,
+        ),
       ),
     );
     const version = await services.configStore.put(document);
@@ -218,6 +276,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);
     }
+    const timerFunctions = functions.filter((f) => f.trigger.type === 'timerTrigger');
+    let timersRunning: Promise<void> | undefined;
+    const runTimers = (): Promise<void> =>
+      (timersRunning ??= (async () => {
+        for (const fn of timerFunctions)
+          await Promise.resolve(
+            fn.handler(
+              { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: {} },
+              invocationContext(fn, log),
+            ),
+          ).catch((error: unknown) => log(`[${fn.name}] error: ${ensureError(error).message}`));
+      })().finally(() => {
+        timersRunning = undefined;
+      }));
+    if (options.timerSeconds !== undefined && timerFunctions.length > 0) {
+      const timer = setInterval(() => void runTimers(), options.timerSeconds * 1000);
+      stops.push(async () => {
+        clearInterval(timer);
+        await timersRunning;
+      });
+    }
+    for (const fn of timerFunctions)
+      log(
+        `function    ${fn.name}: timer ${String(fn.trigger.schedule)}${options.timerSeconds !== undefined ? ` (locally every ${options.timerSeconds} s)` : ' (not scheduled; runTimers() runs it)'}`,
+      );
     const httpFunctions = functions
       .filter((f) => f.trigger.type === 'httpTrigger')
       .map((fn) => ({
@@ -320,6 +403,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       services,
       functions,
       tableConnectionString: azurite.connectionString,
+      platforms,
+      runTimers,
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },
