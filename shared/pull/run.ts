@@ -91,7 +91,7 @@ export async function pullSource(
     abortSignal: options?.abortSignal,
     log,
     ingest: async (items, format, eventId) => {
-      events += await ingestEvents(name, items, format, eventId, deps, log, options);
+      events += await ingestEvents(name, pull, items, format, eventId, deps, log, options);
     },
     advance: async (readThrough) => {
       // Never backwards: a window that ends before the cursor (the overlap) leaves it where it is.
@@ -150,6 +150,7 @@ export async function pullSource(
  */
 async function ingestEvents(
   source: string,
+  pull: PullConfig,
   items: unknown[],
   format: SourceFormat,
   eventId: ((change: { eventId: string }) => string) | undefined,
@@ -161,7 +162,13 @@ async function ingestEvents(
   for (const item of items) {
     try {
       for (const change of parseAnyVerdictBody(item, format).changes)
-        changes.push({ ...change, source, ...(eventId ? { eventId: eventId(change) } : {}) });
+        changes.push({
+          ...change,
+          source,
+          ...(eventId ? { eventId: eventId(change) } : {}),
+          // The source's configured action is a request like a POST's `action`: policy still decides.
+          ...(change.action === undefined && pull.action !== undefined ? { action: pull.action } : {}),
+        });
     } catch (caught) {
       if (ensureError(caught).name !== 'ValidationError') throw caught;
       const error = caught as ValidationError;
