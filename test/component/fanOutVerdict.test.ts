@@ -150,12 +150,13 @@ describe('fanOutVerdict', () => {
     ]);
   });
 
-  it('completes a verdict without messages at once, with no rows', async () => {
+  it('ends a verdict without messages and without a ledger match as unresolved, with a Note saying why', async () => {
     const message = verdictMessage(VerdictChangeMother.malicious({ messages: undefined }));
     await fanOutVerdict(message, context());
     expect(await services.store.getVerdict(message.verdictId)).toMatchObject({
-      status: 'completed',
+      status: 'unresolved',
       recipients: 0,
+      note: expect.stringMatching(/delivery ledger has no delivery/) as string,
     });
   });
 

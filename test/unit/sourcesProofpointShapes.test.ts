@@ -14,7 +14,7 @@ const sha = '9d4b1e0c7f2a3865c1d0e4f7a9b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4';
 const clearedSha = '5d41402abc4b2a76b9719d911017c592ae2c3b7f4e8a1d0c9b8a7f6e5d4c3b2a';
 
 function changes(body: unknown, format?: string): Json[] {
-  return parseAnyVerdictBody(body, format).changes as unknown as Json[];
+  return parseAnyVerdictBody(body, format).changes;
 }
 
 describe('Proofpoint TAP events as the SIEM API really emits them', () => {
