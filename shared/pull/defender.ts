@@ -13,7 +13,7 @@ export const defenderRequestsPerMinute = 150;
 const requestLog = new Map<string, number[]>();
 
 /** Waits until one more request keeps the app under the limit in the last minute. */
-async function throttle(key: string, context: PullContext): Promise<void> {
+export async function throttle(key: string, context: Pick<PullContext, 'now' | 'sleep'>): Promise<void> {
   const sent = requestLog.get(key) ?? [];
   requestLog.set(key, sent);
   for (;;) {
