@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { demo } from '../../local/platforms/index.js';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime.js';
+import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
 import type { VerdictRecord } from '../../shared/ports/results.js';
 import { rewritingClient } from '../support/identity.js';
 import { registerAllFunctions } from '../support/runtime.js';
@@ -113,4 +114,20 @@ describe('pull connectors in the local runtime (the sandbox of npm start)', () =
       ]),
     );
   }, 120_000);
+});
+
+describe('the sample configuration in Table Storage', () => {
+  it('reads its pull sources back as they were applied (what every later timer tick reads)', async () => {
+    const applied = await runtime.services.configStore.get();
+    const reread = await new TableConfigStore(
+      { connectionString: runtime.tableConnectionString, options: { allowInsecureConnection: true } },
+      0,
+    ).get();
+    expect(reread?.document.sources).toEqual(applied?.document.sources);
+    expect(reread?.document.sources.map((s) => s.pull?.type)).toEqual([
+      'proofpoint-tap',
+      'cisco-secure-endpoint',
+      'defender',
+    ]);
+  });
 });
