@@ -39,6 +39,7 @@ var tableNames = [
   'VerdictEvents'
   'RemediatedCopies'
   'Configuration'
+  'SourceCursors'
 ]
 
 var tableDataContributorRoleId = subscriptionResourceId(
