@@ -74,7 +74,7 @@ describe('pull connectors in the local runtime (the sandbox of npm start)', () =
         'utf8',
       ),
     ) as Record<string, unknown>;
-    runtime.platforms.tap.add({ createdAt: new Date(Date.now() - 1000), event: cleared });
+    runtime.platforms.tap.add({ createdAt: new Date(Date.now() - 1500), event: cleared });
     // An operator's "poll now": the source's interval has not passed yet.
     const cursor = await runtime.services.cursors!.get('proofpoint-tap');
     await runtime.services.cursors!.put({ ...cursor!, nextRunAt: undefined });
@@ -113,6 +113,63 @@ describe('pull connectors in the local runtime (the sandbox of npm start)', () =
         ['defender', undefined],
       ]),
     );
+  }, 120_000);
+});
+
+describe('a TAP event whose messageID is empty, with the fallback search allowed', () => {
+  it('finds the copy by sender, subject and received time, quarantines it, and a cleared event restores it', async () => {
+    const stored = await runtime.services.configStore.get();
+    const document = structuredClone(stored!.document);
+    for (const profile of document.profiles) profile.fallbackSearch = true;
+    await runtime.services.configStore.put(document);
+    const message = {
+      internetMessageId: '<freight-quote.93a0@mail.tailspin-toys.example>',
+      subject: 'Freight quote 93',
+      from: 'quotes@tailspin-toys.example',
+      receivedDateTime: new Date(Date.now() - 40 * 60_000).toISOString(),
+    };
+    runtime.tenant.addMessage(demo.recipient, message);
+    const sha = 'c0ffee'.padEnd(64, '7');
+    const event = (status: string) => {
+      const e = JSON.parse(
+        readFileSync(
+          path.resolve(__dirname, '../fixtures/sources/proofpoint-event-cleared-empty-messageid.json'),
+          'utf8',
+        ),
+      ) as Record<string, unknown>;
+      Object.assign(e, {
+        GUID: 'freight-quote-guid',
+        subject: message.subject,
+        fromAddress: [message.from],
+        messageTime: message.receivedDateTime,
+        messageParts: [{ disposition: 'attached', filename: 'quote.xlsm', sha256: sha }],
+        threatsInfoMap: [
+          {
+            threatId: sha,
+            threat: sha,
+            threatType: 'attachment',
+            classification: 'malware',
+            threatStatus: status,
+          },
+        ],
+      });
+      return e;
+    };
+    const poll = async () => {
+      const cursor = await runtime.services.cursors!.get('proofpoint-tap');
+      await runtime.services.cursors!.put({ ...cursor!, nextRunAt: undefined });
+      await pollAndSettle();
+    };
+
+    runtime.platforms.tap.add({ createdAt: new Date(Date.now() - 1500), event: event('active') });
+    await poll();
+    expect(folderOf(message.internetMessageId)).not.toBe('Inbox');
+    expect(folderOf(message.internetMessageId)).toBeDefined();
+
+    // TAP intervals are in whole seconds: an event of this very second is read by the next poll.
+    runtime.platforms.tap.add({ createdAt: new Date(Date.now() - 1500), event: event('cleared') });
+    await poll();
+    expect(folderOf(message.internetMessageId)).toBe('Inbox');
   }, 120_000);
 });
 
