@@ -17,14 +17,14 @@ import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
-import { demo, platformCredentials, type Platforms, startPlatforms } from './platforms/index.js';
+import type { Platforms } from './platforms/index.js';
+import { startSandboxPlatforms } from './platforms/sandbox.js';
 import {
   onpremMailboxes,
   onpremServiceAccount,
   sandboxApp,
   sandboxConfig,
   sandboxMailboxes,
-  sandboxPullSources,
 } from './sampleTenant.js';
 import {
   createAppCertificate,
@@ -32,6 +32,7 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from './sandbox/index.js';
+import { startTimers } from './timers.js';
 
 export interface LocalRuntimeOptions {
   /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
@@ -78,15 +79,6 @@ export interface LocalRuntime {
   /** Runs every timer function once, now (what the timer loop does every `timerSeconds`). */
   runTimers(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A platform secret written where a file secret reference finds it. */
-function platformSecretFile(dataDir: string, name: string, value: string): string {
-  const dir = path.join(dataDir, 'secrets');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, name);
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return file;
 }
 
 function invocationContext(
@@ -165,20 +157,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
     );
 
-    // Carol received the two messages the fake platforms' seeded events are about.
-    const received = new Date(Date.now() - 30 * 60_000).toISOString();
-    for (const message of [demo.tapMessage, demo.defenderMessage])
-      tenant.addMessage(demo.recipient, { ...message, receivedDateTime: received });
-    const platforms = await startPlatforms({
+    const { platforms, sources } = await startSandboxPlatforms({
+      tenant,
+      dataDir: options.dataDir,
       ports: options.platformPorts,
-      clearedAfterMs: options.tapClearedAfterMs,
-      // A token is good when the sandbox's Graph accepts it: the fake Defender API trusts the same issuer.
-      validateGraphToken: async (token) =>
-        (
-          await fetch(`${tenant.graphEndpoint}/v1.0/users/${encodeURIComponent(demo.recipient)}`, {
-            headers: { authorization: `Bearer ${token}` },
-          })
-        ).ok,
+      tapClearedAfterMs: options.tapClearedAfterMs,
     });
     stops.push(() => platforms.close());
     log(
@@ -232,22 +215,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ewsUrl: onprem.url,
         },
         { certificate: appCert.file, ewsPassword: ewsPassword.file },
-        sandboxPullSources(
-          { tap: platforms.tap.url, amp: platforms.amp.url, defender: platforms.defender.url },
-          {
-            tapSecret: platformSecretFile(
-              options.dataDir,
-              'sandbox-tap-secret',
-              platformCredentials.tapSecret,
-            ),
-            ampApiKey: platformSecretFile(
-              options.dataDir,
-              'sandbox-amp-api-key',
-              platformCredentials.ampApiKey,
-            ),
-          },
-          platformCredentials,
-        ),
+        sources,
       ),
     );
     const version = await services.configStore.put(document);
@@ -276,31 +244,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);
     }
-    const timerFunctions = functions.filter((f) => f.trigger.type === 'timerTrigger');
-    let timersRunning: Promise<void> | undefined;
-    const runTimers = (): Promise<void> =>
-      (timersRunning ??= (async () => {
-        for (const fn of timerFunctions)
-          await Promise.resolve(
-            fn.handler(
-              { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: {} },
-              invocationContext(fn, log),
-            ),
-          ).catch((error: unknown) => log(`[${fn.name}] error: ${ensureError(error).message}`));
-      })().finally(() => {
-        timersRunning = undefined;
-      }));
-    if (options.timerSeconds !== undefined && timerFunctions.length > 0) {
-      const timer = setInterval(() => void runTimers(), options.timerSeconds * 1000);
-      stops.push(async () => {
-        clearInterval(timer);
-        await timersRunning;
-      });
-    }
-    for (const fn of timerFunctions)
-      log(
-        `function    ${fn.name}: timer ${String(fn.trigger.schedule)}${options.timerSeconds !== undefined ? ` (locally every ${options.timerSeconds} s)` : ' (not scheduled; runTimers() runs it)'}`,
-      );
+    const timers = startTimers(functions, options.timerSeconds, (fn) => invocationContext(fn, log), log);
+    stops.push(() => timers.stop());
     const httpFunctions = functions
       .filter((f) => f.trigger.type === 'httpTrigger')
       .map((fn) => ({
@@ -404,7 +349,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       functions,
       tableConnectionString: azurite.connectionString,
       platforms,
-      runTimers,
+      runTimers: () => timers.run(),
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },
