@@ -3,6 +3,7 @@ import { domainToASCII } from 'node:url';
 import { z, type ZodError } from 'zod';
 
 import { actionNames, modes, verdictValues } from '../verdicts/schema.js';
+import { pullSchemaOf } from './pull.js';
 
 /** Every limit of the configuration document, in one place, so the docs and the tests read the same numbers. */
 export const configLimits = {
@@ -146,43 +147,12 @@ const policySchema = z
   .object({ verdict: z.enum(verdictValues), action: z.enum(actionNames), mode: z.enum(modes).optional() })
   .strict();
 
-/** What every pull connector shares: how often it polls, and the action it asks policy for. */
-const pullCommon = {
-  intervalSeconds: z.number().int().min(30).max(3600).default(60),
-  action: z.enum(actionNames).optional(),
-};
-
 /** A platform Clawback polls itself (SPEC §9); `baseUrl` may point at a local fake over loopback http. */
-export const pullSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('proofpoint-tap'),
-      baseUrl: httpsOrLoopback.default('https://tap-api-v2.proofpoint.com'),
-      principal: z.string().min(1).max(256),
-      secret: secretRefSchema,
-      ...pullCommon,
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('cisco-secure-endpoint'),
-      baseUrl: httpsOrLoopback.default('https://api.amp.cisco.com'),
-      clientId: z.string().min(1).max(256),
-      apiKey: secretRefSchema,
-      eventTypes: z.array(z.number().int().positive()).min(1).max(20).default([553648147, 1090519054]),
-      ...pullCommon,
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('defender'),
-      profile: profileName,
-      /** Default: the profile's Graph endpoint. */
-      baseUrl: httpsOrLoopback.optional(),
-      ...pullCommon,
-    })
-    .strict(),
-]);
+export const pullSchema = pullSchemaOf({
+  secretRef: secretRefSchema,
+  httpsUrl: httpsOrLoopback,
+  profileName,
+});
 export type PullConfig = z.infer<typeof pullSchema>;
 
 const sourceSchema = z
