@@ -212,6 +212,45 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
     expect(saved.at(-1)).toMatchObject({ consecutiveFailures: 0, lastError: undefined });
   });
 
+  it('a crash after events are accepted but before the cursor is written reads them again, and accepts none twice', async () => {
+    const name = `tap-crash-${Date.now()}`;
+    const events: TapEvent[] = Array.from({ length: 4 }, (_, i) => ({
+      createdAt: new Date(clock().getTime() - (50 - i * 10) * 60_000),
+      event: deliveredEvent(60 + i),
+    }));
+    tap = await startFakeTap({ principal, secret: secretValue, events, now: clock });
+    const table = new TableCursorStore(connection());
+    let crash = true;
+    // The worker dies at its first cursor write: everything was accepted, nothing recorded.
+    const crashing: CursorStore = {
+      get: (s) => table.get(s),
+      list: () => table.list(),
+      put: (cursor) => {
+        if (crash) return Promise.reject(new Error('worker lost'));
+        return table.put(cursor);
+      },
+    };
+    const queue = recordingQueue();
+    const { pull, document } = config(name, tap.url);
+    const log: string[] = [];
+    expect(await pullSource(name, pull, document, restartedDeps(queue, crashing, log))).toMatchObject({
+      kind: 'failed',
+    });
+    expect(await table.get(name)).toBeUndefined();
+    expect(queue.accepted.size).toBe(4);
+    crash = false;
+
+    const restarted = await pullSource(name, pull, document, restartedDeps(queue, table, log));
+    expect(restarted).toMatchObject({ kind: 'succeeded' });
+    expect(queue.accepted.size).toBe(4);
+    expect(tap.requests.filter((r) => r.status === 200)).toHaveLength(2);
+    const rows = await new TableResultStore(connection()).listVerdicts(
+      { from: new Date(Date.now() - hour), to: new Date(Date.now() + hour) },
+      1000,
+    );
+    expect(rows.filter((r) => r.source === name)).toHaveLength(4);
+  });
+
   it('waits out a 429 with Retry-After without moving its cursor, and shows the failure on its cursor row', async () => {
     const name = `tap-throttled-${Date.now()}`;
     tap = await startFakeTap({ principal, secret: secretValue, now: clock });
