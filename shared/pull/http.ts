@@ -49,19 +49,17 @@ export async function getJson(
     throw new ClawbackError('AuthenticationError', `${what} refused the credentials (HTTP 401): ${brief}`);
   if (response.status === 403)
     throw new ClawbackError('PermissionError', `${what} denied access (HTTP 403): ${brief}`);
-  if (response.status === 429) {
-    const wait = retryAfterMs(response.headers, options.now());
+  const wait = retryAfterMs(response.headers, options.now());
+  const after = wait === undefined ? {} : { retryAfterMs: wait };
+  if (response.status === 429)
     throw new ClawbackError('Throttled', `${what} is throttling requests (HTTP 429)`, {
       retryable: true,
-      ...(wait === undefined ? {} : { retryAfterMs: wait }),
+      ...after,
     });
-  }
   if (response.status >= 500)
     throw new ClawbackError('ConnectionError', `${what} failed (HTTP ${response.status}): ${brief}`, {
       retryable: true,
-      ...(retryAfterMs(response.headers, options.now()) === undefined
-        ? {}
-        : { retryAfterMs: retryAfterMs(response.headers, options.now()) }),
+      ...after,
     });
   if (response.status < 200 || response.status >= 300)
     throw new ClawbackError('ConfigurationError', `${what} answered HTTP ${response.status}: ${brief}`);
