@@ -17,6 +17,8 @@ import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
+import type { Platforms } from './platforms/index.js';
+import { startSandboxPlatforms } from './platforms/sandbox.js';
 import {
   onpremMailboxes,
   onpremServiceAccount,
@@ -31,6 +33,7 @@ import {
   type SandboxTenantOptions,
   startSandboxTenant,
 } from './sandbox/index.js';
+import { startTimers } from './timers.js';
 
 export interface LocalRuntimeOptions {
   /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
@@ -57,6 +60,12 @@ export interface LocalRuntimeOptions {
     SandboxTenantOptions,
     'latencyMs' | 'mailboxConcurrencyLimit' | 'mailboxConcurrencyRetryAfterSeconds'
   >;
+  /** Run the timer functions (the pull connectors) every this many seconds; never when unset (tests call runTimers). */
+  timerSeconds?: number | undefined;
+  /** Ports of the fake TAP, Secure Endpoint and Defender APIs; 0 or unset picks free ones. */
+  platformPorts?: { tap?: number; amp?: number; defender?: number } | undefined;
+  /** When the seeded TAP `cleared` event appears, after start; never when unset. */
+  tapClearedAfterMs?: number | undefined;
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
   log: (line: string) => void;
@@ -71,6 +80,10 @@ export interface LocalRuntime {
   services: Services;
   functions: RegisteredFunction[];
   tableConnectionString: string;
+  /** Fakes of the polling APIs the sample configuration's pull sources read. */
+  platforms: Platforms;
+  /** Runs every timer function once, now (what the timer loop does every `timerSeconds`). */
+  runTimers(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -151,6 +164,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
     );
 
+    const { platforms, sources } = await startSandboxPlatforms({
+      tenant,
+      dataDir: options.dataDir,
+      ports: options.platformPorts,
+      tapClearedAfterMs: options.tapClearedAfterMs,
+    });
+    stops.push(() => platforms.close());
+    log(
+      `platforms   Proofpoint TAP ${platforms.tap.url}, Cisco Secure Endpoint ${platforms.amp.url}, Graph security alerts ${platforms.defender.url}`,
+    );
+
     const ewsPassword = ewsPasswordFile(options.dataDir);
     const seeded = onpremMailboxes();
     const onprem = await startOnpremSandbox({
@@ -177,6 +201,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const services = buildServices(settings, {
       queue,
       secrets,
+      ...(options.identityHttpClientFor ? { identityHttpClient: options.identityHttpClientFor(tenant) } : {}),
       backendFor: createMailBackendFactory({
         secrets,
         ...(options.identityHttpClientFor
@@ -197,6 +222,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           ewsUrl: onprem.url,
         },
         { certificate: appCert.file, ewsPassword: ewsPassword.file },
+        sources,
       ),
     );
     const version = await services.configStore.put(document);
@@ -231,6 +257,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);
     }
+    const timers = startTimers(functions, options.timerSeconds, (fn) => invocationContext(fn, log), log);
+    stops.push(() => timers.stop());
     const httpFunctions = functions
       .filter((f) => f.trigger.type === 'httpTrigger')
       .map((fn) => ({
@@ -333,6 +361,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       services,
       functions,
       tableConnectionString: azurite.connectionString,
+      platforms,
+      runTimers: () => timers.run(),
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },

@@ -74,8 +74,10 @@ export function onpremMailboxes(): OnpremMailbox[] {
 export function sandboxConfig(
   endpoints: { authorityHost: string; graphEndpoint: string; ewsUrl: string },
   secretFiles: { certificate: string; ewsPassword: string },
+  sources?: ConfigDocumentInput['sources'],
 ): ConfigDocumentInput {
   return {
+    ...(sources ? { sources } : {}),
     settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
     profiles: [
       {
@@ -131,4 +133,50 @@ export function sampleVerdict(eventId: string): Record<string, unknown> {
       },
     ],
   };
+}
+
+/**
+ * The pull sources of the sample configuration, each polling its local fake (local/platforms): TAP
+ * asks for quarantine (reversible, so its later `cleared` restores), Defender for Junk, Secure
+ * Endpoint for the policy's action.
+ */
+export function sandboxPullSources(
+  urls: { tap: string; amp: string; defender: string },
+  secretFiles: { tapSecret: string; ampApiKey: string },
+  credentials: { tapPrincipal: string; ampClientId: string },
+): NonNullable<ConfigDocumentInput['sources']> {
+  return [
+    {
+      name: 'proofpoint-tap',
+      pull: {
+        type: 'proofpoint-tap',
+        baseUrl: urls.tap,
+        principal: credentials.tapPrincipal,
+        secret: { file: secretFiles.tapSecret },
+        intervalSeconds: 30,
+        action: 'quarantine',
+      },
+    },
+    {
+      name: 'cisco-secure-endpoint',
+      pull: {
+        type: 'cisco-secure-endpoint',
+        baseUrl: urls.amp,
+        clientId: credentials.ampClientId,
+        apiKey: { file: secretFiles.ampApiKey },
+        intervalSeconds: 30,
+        eventTypes: [553648147, 1090519054],
+      },
+    },
+    {
+      name: 'defender',
+      pull: {
+        type: 'defender',
+        profile: 'sandbox-online',
+        baseUrl: urls.defender,
+        intervalSeconds: 30,
+        action: 'moveToJunk',
+      },
+    },
+  ];
 }

@@ -52,6 +52,13 @@ async function main(): Promise<void> {
     dataDir,
     persistTables: true,
     tls,
+    timerSeconds: Number(process.env.CLAWBACK_TIMER_SECONDS ?? 10),
+    platformPorts: {
+      tap: Number(process.env.CLAWBACK_TAP_PORT ?? 0),
+      amp: Number(process.env.CLAWBACK_AMP_PORT ?? 0),
+      defender: Number(process.env.CLAWBACK_DEFENDER_PORT ?? 0),
+    },
+    tapClearedAfterMs: 90_000,
     log,
   });
   const body = JSON.stringify(sampleVerdict(`sample-${Date.now()}`));
@@ -70,6 +77,10 @@ and in dan@contoso.com, whose mailbox is on-premises):
 Then open the statusUrl it answers with:   curl -s <statusUrl>
 Watch the mailbox lose the message:         curl -s ${origin}/sandbox/mailboxes/alice@contoso.com
 The same on-premises, through EWS:          curl -s ${origin}/sandbox/onprem/mailboxes/dan@contoso.com
+Pull connectors poll local fakes of Proofpoint TAP, Cisco Secure Endpoint and Defender (docs/sources.md):
+TAP reports Carol's "Q4 shipping report" malicious now (quarantined) and clears it ~90 s after start
+(restored to her Inbox):                    curl -s ${origin}/sandbox/mailboxes/carol@contoso.com
+Each connector's cursor and last error are in the SourceCursors table.
 Results are in the Verdicts and Remediations tables (Azure Storage Explorer → Emulator, table port ${runtime.tableConnectionString.match(/:(\d+)\/devstoreaccount1/)?.[1] ?? '?'}).
 Press Ctrl+C to stop.
 `);

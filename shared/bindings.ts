@@ -35,4 +35,11 @@ export const tables = {
   /** Every copy Clawback changed, by threat: what a clean verdict restores. */
   remediatedCopies: 'RemediatedCopies',
   config: 'Configuration',
+  /** One row per pull connector: the last window fully read, and its last error. */
+  sourceCursors: 'SourceCursors',
+} as const;
+
+/** The timer that runs every due pull connector (SPEC §9); each source's own interval is kept in its cursor. */
+export const timers = {
+  pullSources: { schedule: '0 * * * * *' },
 } as const;

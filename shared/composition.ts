@@ -1,12 +1,15 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
+import { TableCursorStore } from './cursors/tableCursorStore.js';
 import { ClawbackError } from './errors.js';
 import { lazyCredential, lazyQueue, lazySecrets } from './lazyClients.js';
 import { createMailBackendFactory } from './mail/factory.js';
 import type { ConfigStore } from './ports/config.js';
+import type { CursorStore } from './ports/cursors.js';
 import type { MailBackend } from './ports/mail.js';
 import type { QueueSender } from './ports/queue.js';
 import type { ResultStore } from './ports/results.js';
@@ -22,6 +25,10 @@ export interface Services {
   configStore: ConfigStore;
   queue: QueueSender;
   secrets: SecretSource;
+  /** `SourceCursors`: where each pull connector has read to (absent in services built for other tests). */
+  cursors?: CursorStore | undefined;
+  /** Reaches a sandbox token endpoint for the Defender connector; production leaves it unset. */
+  identityHttpClient?: HttpClient | undefined;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
 }
@@ -100,6 +107,8 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
         );
       }),
     secrets,
+    cursors: overrides.cursors ?? new TableCursorStore(connection),
+    identityHttpClient: overrides.identityHttpClient,
     backendFor,
   };
 }

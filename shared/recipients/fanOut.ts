@@ -18,6 +18,7 @@ import { acceptedVerdictRecord } from '../verdicts/record.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import { firstCheck } from './completion.js';
 import { chunks, recipientCopies } from './plan.js';
+import { copiesWithoutMessageId, type Misses, noMisses, unresolvedNote } from './unresolved.js';
 
 export interface FanOutDeps {
   verdicts: Verdicts;
@@ -117,20 +118,26 @@ async function* copiesOf(
   message: VerdictMessage,
   action: ActionName,
   deps: FanOutDeps,
+  misses: Misses,
   options?: CallOptions,
 ): AsyncGenerator<CopyTarget> {
   const messages = message.change.messages ?? [];
-  for (const { recipient, message: delivered } of recipientCopies(messages)) {
+  const identified = messages.filter((m) => m.internetMessageId !== undefined);
+  for (const { recipient, message: delivered } of recipientCopies(identified)) {
     yield {
       recipient,
-      internetMessageId: delivered.internetMessageId,
+      internetMessageId: delivered.internetMessageId ?? '',
       sender: delivered.sender,
       subject: delivered.subject,
       receivedAt: delivered.receivedAt,
     };
   }
-  if (messages.length > 0) return;
   const key = threatKey(message.change.threat);
+  if (messages.length > 0) {
+    const idless = messages.filter((m) => m.internetMessageId === undefined);
+    yield* copiesWithoutMessageId(idless, action, key, deps, misses, options);
+    return;
+  }
   const list =
     action === 'restore'
       ? deps.copies.listRemediatedCopies.bind(deps.copies)
@@ -172,13 +179,20 @@ export async function fanOut(
   };
   let rows = 0;
   let newRows = 0;
-  for await (const batch of chunks(copiesOf(message, decision.action, deps, options), deps.batchSize)) {
+  const misses = noMisses();
+  for await (const batch of chunks(
+    copiesOf(message, decision.action, deps, misses, options),
+    deps.batchSize,
+  )) {
     newRows += await enqueueCopies(work, batch, deps, options);
     rows += batch.length;
     log(`verdict ${verdictId}: fanned out ${rows} rows so far`);
   }
   if (rows === 0) log(`verdict ${verdictId} names no delivered copies; there is nothing to fan out`);
-  const verdict = await markFannedOut(verdictId, rows, decision.action, deps.verdicts, options);
+  const note = unresolvedNote(change, decision.action, rows, misses);
+  if (note !== undefined)
+    log(`verdict ${verdictId} ${rows === 0 ? 'unresolved' : 'partly resolved'}: ${note}`);
+  const verdict = await markFannedOut(verdictId, rows, decision.action, note, deps.verdicts, options);
   // Sent even when the verdict was already fanned out: a redelivery may follow a crash right here.
   if (verdict.status === 'fannedOut')
     await firstCheck(verdictId, { ...deps, firstDelayMs: deps.checkDelayMs }, options);
@@ -196,6 +210,8 @@ async function markFannedOut(
   verdictId: string,
   rows: number,
   action: ActionName,
+  /** Why some or all named copies could not be identified, and what would resolve it. */
+  note: string | undefined,
   verdicts: Verdicts,
   options?: CallOptions,
 ): Promise<VerdictRecord> {
@@ -205,21 +221,21 @@ async function markFannedOut(
   if (read.value.status !== 'accepted') return read.value;
   const next: Partial<VerdictRecord> & { verdictId: string } =
     rows > 0
-      ? { verdictId, status: 'fannedOut', recipients: rows }
+      ? { verdictId, status: 'fannedOut', recipients: rows, ...(note === undefined ? {} : { note }) }
       : action === 'restore'
         ? {
             verdictId,
             status: 'completed',
             recipients: 0,
             completedAt: new Date().toISOString(),
-            note: noCopiesToRestore,
+            note: note ?? noCopiesToRestore,
           }
         : {
             verdictId,
             status: 'unresolved',
             recipients: 0,
             completedAt: new Date().toISOString(),
-            note: noCopiesFound,
+            note: note ?? noCopiesFound,
           };
   if (await verdicts.updateVerdict(next, read.etag, options)) return { ...read.value, ...next };
   // Something else (a dead-letter record, an operator) wrote the row meanwhile: its word stands.

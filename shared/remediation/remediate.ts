@@ -257,7 +257,8 @@ export async function remediate(
           {
             threatKey: message.threatKey,
             recipient: message.recipient,
-            internetMessageId: message.internetMessageId,
+            // A copy found by sender, subject and time is recorded under its own id, which a restore needs.
+            internetMessageId: message.internetMessageId || (found.items[0]?.internetMessageId ?? ''),
             action: message.action,
             profile: profile.name,
             backend: backend.kind,

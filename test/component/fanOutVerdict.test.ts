@@ -197,12 +197,13 @@ describe('fanOutVerdict', () => {
     ]);
   });
 
-  it('ends a verdict that identifies no delivered copy as unresolved, with a note saying why', async () => {
+  it('ends a verdict that identifies no delivered copy as unresolved, with a note saying why and what would resolve it', async () => {
     const message = verdictMessage(VerdictChangeMother.malicious({ messages: undefined }));
     await fanOutVerdict(message, context());
     const verdict = await services.store.getVerdict(message.verdictId);
     expect(verdict).toMatchObject({ status: 'unresolved', recipients: 0 });
-    expect(verdict?.note).toMatch(/no messages and the delivery ledger has no copy/);
+    expect(verdict?.note).toMatch(/no messages and the delivery ledger has no delivery/);
+    expect(verdict?.note).toMatch(/record deliveries/);
     expect(await pipeline.checks()).toHaveLength(0);
   });
 
