@@ -32,6 +32,8 @@ export interface EwsFakeOptions {
   password?: string;
   /** Serve https with this key and certificate chain (PEM). */
   tls?: { key: string; cert: string };
+  /** Default 0 (a free port). */
+  port?: number;
 }
 
 export interface RecordedRequest {
@@ -154,7 +156,10 @@ export class FakeEwsServer {
       fake.sockets.add(socket);
       socket.on('close', () => fake.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      fake.server.once('error', reject);
+      fake.server.listen(options.port ?? 0, '127.0.0.1', resolve);
+    });
     const { port } = fake.server.address() as AddressInfo;
     fake.host = `127.0.0.1:${port}`;
     fake.url = `${options.tls ? 'https' : 'http'}://${fake.host}/EWS/Exchange.asmx`;

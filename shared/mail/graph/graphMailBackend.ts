@@ -1,3 +1,5 @@
+import type { Agent } from 'node:https';
+
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
   Client,
@@ -51,6 +53,7 @@ import {
   messageSelect,
   userPath,
 } from './odata.js';
+import { agentTrusting, identityClientTrusting, TrustedCaFetchHandler } from './trustedCa.js';
 
 export interface GraphMailBackendDeps {
   secrets: SecretSource;
@@ -147,6 +150,7 @@ export class GraphMailBackend implements MailBackend {
   readonly endpoints: GraphEndpoints;
   private readonly client: Client;
   private certificate: { source: string; loaded: LoadedCertificate } | undefined;
+  private trusted: { source: string; agent: Agent; identityClient: HttpClient } | undefined;
   /** Folder knowledge per lower-case mailbox. */
   private readonly folders = new Map<string, MailboxFolders>();
 
@@ -173,7 +177,9 @@ export class GraphMailBackend implements MailBackend {
         new RetryHandler(new RetryHandlerOptions(retryDelaySeconds, retries, shouldRetry)),
         new MailboxLimitMiddleware(graphMailboxLimiter),
         new TimeoutMiddleware(deps.timeoutSeconds),
-        new HTTPMessageHandler(),
+        profile.trustedCa
+          ? new TrustedCaFetchHandler(() => this.trusting().then((t) => t.agent))
+          : new HTTPMessageHandler(),
       ],
     });
   }
@@ -1172,9 +1178,23 @@ export class GraphMailBackend implements MailBackend {
       profile: this.profile,
       certificate: loaded,
       timeoutSeconds: this.deps.timeoutSeconds,
-      identityHttpClient: this.deps.identityHttpClient,
+      identityHttpClient:
+        this.deps.identityHttpClient ??
+        (this.profile.trustedCa ? (await this.trusting(signal)).identityClient : undefined),
     });
     return provider.getToken(signal);
+  }
+
+  /** The agent and identity client trusting the profile's `trustedCa`, rebuilt when the secret changes. */
+  private async trusting(signal?: AbortSignal): Promise<{ agent: Agent; identityClient: HttpClient }> {
+    const ref = this.profile.trustedCa;
+    if (!ref) throw new ClawbackError('ConfigurationError', 'The profile names no trustedCa.');
+    const secret = await this.deps.secrets.getSecret(ref, { abortSignal: signal });
+    if (this.trusted?.source !== secret.value) {
+      const agent = agentTrusting(secret.value);
+      this.trusted = { source: secret.value, agent, identityClient: identityClientTrusting(agent) };
+    }
+    return this.trusted;
   }
 
   private errorContext(operation: string, mailbox: string): GraphErrorContext {
