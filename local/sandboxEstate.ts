@@ -104,7 +104,11 @@ export async function startSandboxEstate(options: SandboxEstateOptions): Promise
           graphEndpoint: tenant.graphEndpoint,
           ewsUrl: onprem.url,
         },
-        { certificate: appCert.file, ewsPassword: ewsPassword.file },
+        // Relative to the data folder, as the example configuration writes them.
+        {
+          certificate: path.relative(options.dataDir, appCert.file),
+          ewsPassword: path.relative(options.dataDir, ewsPassword.file),
+        },
       ),
     async stop() {
       await onprem.close();
