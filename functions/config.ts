@@ -14,11 +14,34 @@ function withETag(response: HttpResponseInit, version: string): HttpResponseInit
   return { ...response, headers: { ...(response.headers as Record<string, string>), etag: `"${version}"` } };
 }
 
-/** `If-Match: "abc"`, `If-Match: abc` or `W/"abc"`: the version the caller based its change on. */
-function ifMatch(request: HttpRequest): string | undefined {
+/**
+ * The versions an `If-Match` accepts (RFC 9110 §13.1.1): `*` (any current document), or a list of
+ * entity tags, strong or weak (`"abc"`, `W/"abc"`, bare `abc` too).
+ */
+function ifMatch(request: HttpRequest): '*' | string[] | undefined {
   const value = request.headers.get('if-match')?.trim();
   if (!value) return undefined;
-  return value.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (value === '*') return '*';
+  return value
+    .split(',')
+    .map((tag) =>
+      tag
+        .trim()
+        .replace(/^W\//, '')
+        .replace(/^"(.*)"$/, '$1'),
+    )
+    .filter((tag) => tag !== '');
+}
+
+/** The version to apply against (none: unconditional), or a failed precondition (412). */
+function precondition(
+  condition: '*' | string[] | undefined,
+  current: string | undefined,
+): { ok: true; expected: string | undefined } | { ok: false } {
+  if (condition === undefined) return { ok: true, expected: undefined };
+  if (current !== undefined && (condition === '*' || condition.includes(current)))
+    return { ok: true, expected: current };
+  return { ok: false };
 }
 
 /**
@@ -45,7 +68,8 @@ export async function getConfig(
 /**
  * PUT /api/config (admin) — applies a whole document. Invalid documents are refused with every
  * problem listed; the same document always gets the same version, so a repeat changes nothing.
- * `If-Match: <version>` makes it conditional (412 when someone applied another version meanwhile);
+ * `If-Match: <version>` makes it conditional (412 when someone applied another version meanwhile;
+ * `If-Match: *` only requires that some document is applied);
  * `?dryRun=true` validates and answers the normalised document without applying it.
  */
 export async function putConfig(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -69,10 +93,11 @@ export async function putConfig(request: HttpRequest, context: InvocationContext
     );
   const document = validation.document;
   const current = await services.configStore.get();
-  const expected = ifMatch(request);
+  const checked = precondition(ifMatch(request), current?.version);
+  if (!checked.ok) return conflict(current?.version);
+  const expected = checked.expected;
   const version = configVersion(document);
   if (request.query.get('dryRun') === 'true') {
-    if (expected !== undefined && current?.version !== expected) return conflict(current?.version);
     return jsonResponse(200, {
       version,
       previousVersion: current?.version,
