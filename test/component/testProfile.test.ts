@@ -173,6 +173,12 @@ beforeAll(async () => {
         onprem('onprem'),
         onprem('onprem-wrong-password', { password: { keyVaultSecret: 'wrong-password' } }),
         onprem('onprem-untrusted', { trustedCa: undefined }),
+        onprem('onprem-refused', { ewsUrl: `http://127.0.0.1:${closedPort}/EWS/Exchange.asmx` }),
+        onprem('onprem-ntlm-refused', {
+          ewsUrl: `http://127.0.0.1:${closedPort}/EWS/Exchange.asmx`,
+          auth: 'ntlm',
+        }),
+        graph('usgov-unreachable', { cloud: 'usgov', authorityHost: `https://127.0.0.1:${closedPort}` }),
       ],
       domains: { 'contoso.com': 'online' },
     }),
@@ -219,6 +225,9 @@ describe('POST /api/profiles/{name}/test', () => {
     ['onprem', 'ghost@contoso.com', 'MailboxNotFound'],
     ['onprem', 'erin@contoso.com', 'ImpersonationDenied'],
     ['onprem-untrusted', 'dan@contoso.com', 'ServerCertificateUntrusted'],
+    ['onprem-refused', 'dan@contoso.com', 'ConnectionRefused'],
+    ['onprem-ntlm-refused', 'dan@contoso.com', 'ConnectionRefused'],
+    ['usgov-unreachable', 'alice@contoso.com', 'ConnectionRefused'],
   ])('profile %s against %s answers %s with a message and a remedy', async (profile, mailbox, code) => {
     const response = await test(profile, { mailbox });
     expect(response.status).toBe(200);
@@ -229,6 +238,10 @@ describe('POST /api/profiles/{name}/test', () => {
     expect(result.backend).toBe(profile.startsWith('onprem') ? 'ews' : 'graph');
     expect(result.message.length).toBeGreaterThan(10);
     expect(result.remedy.length).toBeGreaterThan(10);
+    // Our own words only: no JavaScript error text from inside a library.
+    expect(`${result.message} ${result.remedy} ${result.detail ?? ''}`).not.toMatch(
+      /Cannot read properties|undefined \(reading|is not a function|TypeError|ReferenceError|at \w+ \(/,
+    );
   });
 
   it('never puts a secret into the answer', async () => {
