@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
+import { ntlmChallenge, parseAuthenticate, verifyNtlmV2 } from './ntlm.js';
 import {
   child,
   childrenNamed,
@@ -393,7 +394,7 @@ export class FakeEwsServer {
     });
   }
 
-  /** Basic: checks the login. NTLM: Type 1 → hand-made Type 2 challenge; Type 3 → checks user and domain. */
+  /** Basic: checks the login. NTLM: Type 1 → hand-made Type 2 challenge; Type 3 → checks user, domain and the NTLMv2 proof of the password. */
   private authenticate(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const auth = req.headers.authorization ?? '';
     const username = this.options.username ?? 'CONTOSO\\svc-clawback';
@@ -417,16 +418,12 @@ export class FakeEwsServer {
       return false;
     }
     if (type === 3) {
-      const field = (offset: number) => {
-        const length = message.readUInt16LE(offset);
-        const start = message.readUInt32LE(offset + 4);
-        return message.subarray(start, start + length).toString('utf16le');
-      };
-      const login = { domain: field(28), user: field(36) };
-      this.ntlmLogins.push(login);
+      const login = parseAuthenticate(message);
+      this.ntlmLogins.push({ domain: login.domain, user: login.user });
       if (
         login.user.toLowerCase() === expectedUser.toLowerCase() &&
-        login.domain.toUpperCase() === expectedDomain.toUpperCase()
+        login.domain.toUpperCase() === expectedDomain.toUpperCase() &&
+        verifyNtlmV2(login, this.options.password ?? 'p@ss')
       )
         return true;
     }
@@ -1020,29 +1017,4 @@ function mimeHeaders(mime: string): Map<string, string> {
 export function mimeHeaderLines(mime: string): string[] {
   const end = mime.search(/\r?\n\r?\n/);
   return (end < 0 ? mime : mime.slice(0, end)).split(/\r?\n/);
-}
-
-/** A hand-made NTLM Type 2 (challenge) message: target CONTOSO, server EXCH01, fixed challenge. */
-function ntlmChallenge(): string {
-  const u16 = (s: string) => Buffer.from(s, 'utf16le');
-  const target = u16('CONTOSO');
-  const av = (id: number, value: Buffer) => {
-    const h = Buffer.alloc(4);
-    h.writeUInt16LE(id, 0);
-    h.writeUInt16LE(value.length, 2);
-    return Buffer.concat([h, value]);
-  };
-  const info = Buffer.concat([av(2, u16('CONTOSO')), av(1, u16('EXCH01')), av(0, Buffer.alloc(0))]);
-  const head = Buffer.alloc(48);
-  head.write('NTLMSSP\0', 0, 'latin1');
-  head.writeUInt32LE(2, 8);
-  head.writeUInt16LE(target.length, 12);
-  head.writeUInt16LE(target.length, 14);
-  head.writeUInt32LE(48, 16);
-  head.writeUInt32LE(0xa2898205, 20);
-  Buffer.from('0123456789abcdef', 'hex').copy(head, 24);
-  head.writeUInt16LE(info.length, 40);
-  head.writeUInt16LE(info.length, 42);
-  head.writeUInt32LE(48 + target.length, 44);
-  return Buffer.concat([head, target, info]).toString('base64');
 }

@@ -36,6 +36,7 @@ let azurite: RunningAzurite;
 let tenant: SandboxTenant;
 let ews: FakeEwsServer;
 let ewsTls: FakeEwsServer;
+let ewsNtlm: FakeEwsServer;
 let closedPort: number;
 
 const secretValues: Record<string, string> = {
@@ -139,6 +140,13 @@ beforeAll(async () => {
   ewsTls.addMailbox('erin@contoso.com');
   ewsTls.denyImpersonation('erin@contoso.com');
   ews = ewsTls;
+  // The on-premises sandbox's NTLM: the password is checked through the NTLMv2 proof, not just the user name.
+  ewsNtlm = await FakeEwsServer.start({
+    auth: 'ntlm',
+    username: 'CONTOSO\\svc-clawback',
+    password: 'Passw0rd!',
+  });
+  ewsNtlm.addMailbox('dan@contoso.com');
   closedPort = await new Promise<number>((resolve) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
@@ -178,6 +186,13 @@ beforeAll(async () => {
           ewsUrl: `http://127.0.0.1:${closedPort}/EWS/Exchange.asmx`,
           auth: 'ntlm',
         }),
+        onprem('onprem-ntlm', { ewsUrl: ewsNtlm.url, auth: 'ntlm', trustedCa: undefined }),
+        onprem('onprem-ntlm-wrong-password', {
+          ewsUrl: ewsNtlm.url,
+          auth: 'ntlm',
+          trustedCa: undefined,
+          password: { keyVaultSecret: 'wrong-password' },
+        }),
         graph('usgov-unreachable', { cloud: 'usgov', authorityHost: `https://127.0.0.1:${closedPort}` }),
       ],
       domains: { 'contoso.com': 'online' },
@@ -188,6 +203,7 @@ beforeAll(async () => {
 afterAll(async () => {
   useServices(undefined);
   await ews.close();
+  await ewsNtlm.close();
   await tenant.close();
   await azurite.stop();
 });
@@ -226,6 +242,8 @@ describe('POST /api/profiles/{name}/test', () => {
     ['onprem', 'erin@contoso.com', 'ImpersonationDenied'],
     ['onprem-untrusted', 'dan@contoso.com', 'ServerCertificateUntrusted'],
     ['onprem-refused', 'dan@contoso.com', 'ConnectionRefused'],
+    ['onprem-ntlm', 'dan@contoso.com', 'Connected'],
+    ['onprem-ntlm-wrong-password', 'dan@contoso.com', 'WrongCredentials'],
     ['onprem-ntlm-refused', 'dan@contoso.com', 'ConnectionRefused'],
     ['usgov-unreachable', 'alice@contoso.com', 'ConnectionRefused'],
   ])('profile %s against %s answers %s with a message and a remedy', async (profile, mailbox, code) => {
@@ -240,7 +258,7 @@ describe('POST /api/profiles/{name}/test', () => {
     expect(result.remedy.length).toBeGreaterThan(10);
     // Our own words only: no JavaScript error text from inside a library.
     expect(`${result.message} ${result.remedy} ${result.detail ?? ''}`).not.toMatch(
-      /Cannot read properties|undefined \(reading|is not a function|TypeError|ReferenceError|at \w+ \(/,
+      /Cannot read properties|undefined \(reading|is not a function|TypeError|ReferenceError|\n\s+at \S+ \(/,
     );
   });
 
