@@ -14,7 +14,7 @@ export interface ConnectionTestResult {
   remedy: string;
   /** The backend's own sentence (the `Detail` a remediation row would carry), when it failed. */
   detail?: string | undefined;
-  /** The SPEC reason a remediation would have recorded. */
+  /** The failure reason (the `Reason` column) a remediation would have recorded. */
   reason?: string | undefined;
   rootFolder?: string | undefined;
 }

@@ -155,7 +155,7 @@ describe('the clawback CLI against the local runtime', () => {
     const reportText = await cli('report');
     expect(reportText.out).toMatch(/Top failures by reason \(\d+ failed\):\n {2}NoProfileMapped ×\d+, e\.g\. /);
     expect(reportText.out.split('\n').length).toBeLessThan(40);
-  });
+  }, 180_000);
 
   it('config apply fills ${NAME:-default} from the environment and refuses a file naming an unset variable', async () => {
     const templated = path.join(configDir, 'templated.json');
