@@ -153,7 +153,9 @@ describe('the clawback CLI against the local runtime', () => {
     );
 
     const reportText = await cli('report');
-    expect(reportText.out).toMatch(/Top failures by reason \(\d+ failed\):\n {2}NoProfileMapped ×\d+, e\.g\. /);
+    expect(reportText.out).toMatch(
+      /Top failures by reason \(\d+ failed\):\n {2}NoProfileMapped ×\d+, e\.g\. /,
+    );
     expect(reportText.out.split('\n').length).toBeLessThan(40);
   }, 180_000);
 
