@@ -63,7 +63,6 @@ function parse(argv: string[]): Parsed {
   return { positional, flags };
 }
 
-
 function defaultUrl(env: NodeJS.ProcessEnv): string {
   if (env.CLAWBACK_URL) return env.CLAWBACK_URL;
   const port = env.CLAWBACK_PORT?.trim();
