@@ -3,6 +3,8 @@
  * `npm start` runs this first: it compiles only when a source is newer than the last successful
  * build, so a restart with nothing changed starts in seconds (the sandbox mailboxes are seeded afresh
  * either way). The stamp is written after tsc succeeds, so a failed build is never mistaken for a good one.
+ *
+ * Usage: node scripts/build-if-stale.mjs [projectFolder]
  */
 import { spawnSync } from 'node:child_process';
 import console from 'node:console';
@@ -11,7 +13,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The project folder: this script's parent, or the folder given as the first argument. */
+const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const stamp = path.join(root, 'dist', '.build-stamp');
 const sources = ['functions', 'shared', 'local', 'cli'];
 const configFiles = ['tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'];
@@ -28,7 +31,7 @@ function newest(dir) {
 }
 
 const latestSource = Math.max(
-  ...sources.map((dir) => newest(path.join(root, dir))),
+  ...sources.map((dir) => (existsSync(path.join(root, dir)) ? newest(path.join(root, dir)) : 0)),
   ...configFiles.map((file) =>
     existsSync(path.join(root, file)) ? statSync(path.join(root, file)).mtimeMs : 0,
   ),
