@@ -57,18 +57,21 @@ export async function testConnection(
   }
 }
 
-/** A connection failure that does not say why gets a TCP probe, so "unreachable" becomes refused, unknown host or timeout. */
+/**
+ * A failure that does not say why gets a TCP probe of the profile's servers, so "unreachable" or a
+ * bare "sign-in failed" becomes refused, unknown host or timeout when the network is the cause.
+ */
 async function diagnoseClosely(error: ClawbackError, profile: Profile, mailbox: string): Promise<Diagnosis> {
   const diagnosis = diagnose(error, profile, mailbox);
-  if (diagnosis.code !== 'Unreachable' && diagnosis.code !== 'Unknown') return diagnosis;
-  if (error.code !== 'ConnectionError' && error.code !== 'Unknown') return diagnosis;
+  // A sign-in library that cannot reach its authority may report only that sign-in failed.
+  if (!['Unreachable', 'Unknown', 'AuthenticationFailed'].includes(diagnosis.code)) return diagnosis;
   const socketCode = await probeProfile(profile);
   if (!socketCode) return diagnosis;
   const probed = new ClawbackError('ConnectionError', error.detail, {
     cause: Object.assign(new Error(`connect ${socketCode}`), { code: socketCode }),
   });
   const closer = diagnose(probed, profile, mailbox);
-  return closer.code === 'Unreachable' && diagnosis.code === 'Unknown' ? diagnosis : closer;
+  return closer.code === 'Unreachable' && diagnosis.code !== 'Unreachable' ? diagnosis : closer;
 }
 
 /** Programming-error text from inside a library (a TypeError's message) tells an operator nothing; it is cut from the detail. */

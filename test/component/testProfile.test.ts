@@ -70,10 +70,23 @@ function unresolvable(host: string, inner: HttpClient): HttpClient {
   };
 }
 
+/** Fails for `host` with nothing but MSAL's opaque text, as when the authority cannot be reached at all. */
+function opaque(host: string, inner: HttpClient): HttpClient {
+  return {
+    sendRequest: (request) =>
+      new URL(request.url).host === host
+        ? Promise.reject(new Error('endpoints_resolution_error: Error: could not resolve endpoints.'))
+        : inner.sendRequest(request),
+  };
+}
+
 function backendFor(profile: Profile): MailBackend {
-  const identityHttpClient = unresolvable(
-    'login.unresolvable.test',
-    rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
+  const identityHttpClient = opaque(
+    `localhost:${closedPort}`,
+    unresolvable(
+      'login.unresolvable.test',
+      rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
+    ),
   );
   if (profile.type === 'graph')
     return createGraphMailBackend(profile, {
@@ -194,6 +207,7 @@ beforeAll(async () => {
           password: { keyVaultSecret: 'wrong-password' },
         }),
         graph('usgov-unreachable', { cloud: 'usgov', authorityHost: `https://127.0.0.1:${closedPort}` }),
+        graph('usgov-opaque', { cloud: 'usgov', authorityHost: `https://localhost:${closedPort}` }),
       ],
       domains: { 'contoso.com': 'online' },
     }),
@@ -246,12 +260,14 @@ describe('POST /api/profiles/{name}/test', () => {
     ['onprem-ntlm-wrong-password', 'dan@contoso.com', 'WrongCredentials'],
     ['onprem-ntlm-refused', 'dan@contoso.com', 'ConnectionRefused'],
     ['usgov-unreachable', 'alice@contoso.com', 'ConnectionRefused'],
+    ['usgov-opaque', 'alice@contoso.com', 'ConnectionRefused'],
   ])('profile %s against %s answers %s with a message and a remedy', async (profile, mailbox, code) => {
     const response = await test(profile, { mailbox });
     expect(response.status).toBe(200);
     const result = response.jsonBody as ConnectionTestResult;
     expect({ code: result.code, detail: result.detail }).toMatchObject({ code });
     expect(result.ok).toBe(code === 'Connected');
+    if (code === 'WrongCredentials') expect(result.reason).toBe('AuthenticationError');
     expect(result.profile).toBe(profile);
     expect(result.backend).toBe(profile.startsWith('onprem') ? 'ews' : 'graph');
     expect(result.message.length).toBeGreaterThan(10);
