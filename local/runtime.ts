@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -15,24 +14,10 @@ import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
-import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
 import type { Platforms } from './platforms/index.js';
-import { startSandboxPlatforms } from './platforms/sandbox.js';
-import {
-  onpremMailboxes,
-  onpremServiceAccount,
-  sandboxApp,
-  sandboxConfig,
-  sandboxMailboxes,
-} from './sampleTenant.js';
-import {
-  createAppCertificate,
-  type SandboxMailbox,
-  type SandboxTenant,
-  type SandboxTenantOptions,
-  startSandboxTenant,
-} from './sandbox/index.js';
+import type { SandboxMailbox, SandboxTenant, SandboxTenantOptions } from './sandbox/index.js';
+import { startSandboxEstate } from './sandboxEstate.js';
 import { startTimers } from './timers.js';
 
 export interface LocalRuntimeOptions {
@@ -42,6 +27,13 @@ export interface LocalRuntimeOptions {
   sandboxPort?: number;
   /** Port of Azurite's Table service (10002 as the emulator); 0 picks a free one. */
   tablePort: number;
+  /** Port of the on-premises sandbox's EWS endpoint; default 0 (a free one). */
+  onpremPort?: number;
+  /**
+   * false: no sandboxes and no sample configuration, for a tenant of the operator's own
+   * (`CLAWBACK_SANDBOX=off`); the configuration the operator applied stays as it is.
+   */
+  sandbox?: boolean;
   /** Git-ignored folder for the tables, the sandbox certificates and the sample app's key. */
   dataDir: string;
   /** Keep table data on disk across restarts (npm start); in memory otherwise (tests). */
@@ -71,20 +63,24 @@ export interface LocalRuntimeOptions {
   log: (line: string) => void;
 }
 
-export interface LocalRuntime {
+/** The runtime without sandboxes (`sandbox: false`). */
+export interface BareLocalRuntime {
   apiUrl: string;
-  tenant: SandboxTenant;
-  /** The on-premises sandbox: a fake Exchange Server's EWS endpoint. */
-  onprem: FakeEwsServer;
   queue: InMemoryQueue;
   services: Services;
   functions: RegisteredFunction[];
   tableConnectionString: string;
-  /** Fakes of the polling APIs the sample configuration's pull sources read. */
-  platforms: Platforms;
   /** Runs every timer function once, now (what the timer loop does every `timerSeconds`). */
   runTimers(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface LocalRuntime extends BareLocalRuntime {
+  tenant: SandboxTenant;
+  /** Fakes of the polling APIs the sample configuration's pull sources read. */
+  platforms: Platforms;
+  /** The on-premises sandbox: a fake Exchange Server's EWS endpoint. */
+  onprem: FakeEwsServer;
 }
 
 function invocationContext(
@@ -104,30 +100,6 @@ function invocationContext(
   });
 }
 
-function appCertificateFile(dataDir: string): { file: string; certPem: string } {
-  const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, 'sandbox-graph-app.pem');
-  const certFile = path.join(dir, 'sandbox-graph-app.crt');
-  if (!existsSync(file) || !existsSync(certFile)) {
-    mkdirSync(dir, { recursive: true });
-    const cert = createAppCertificate('clawback-sandbox-app');
-    writeFileSync(file, cert.pemBundle, { mode: 0o600 });
-    writeFileSync(certFile, cert.certPem);
-  }
-  return { file, certPem: readFileSync(certFile, 'utf8') };
-}
-
-/** The EWS service account's password, made on first start and kept where a file secret reference finds it. */
-function ewsPasswordFile(dataDir: string): { file: string; password: string } {
-  const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, 'sandbox-ews-password');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
-  }
-  return { file, password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
-}
-
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2));
 }
@@ -138,7 +110,15 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
  * Azurite's Table service, and a hybrid estate behind a sample configuration: the sandbox tenant
  * (Exchange Online through Graph) and the on-premises sandbox (Exchange Server through EWS).
  */
-export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions & { sandbox?: true },
+): Promise<LocalRuntime>;
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions & { sandbox: false },
+): Promise<BareLocalRuntime>;
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions,
+): Promise<LocalRuntime | BareLocalRuntime> {
   const log = options.log;
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -151,42 +131,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `tables      Azurite Table service on http://127.0.0.1:${azurite.port}${options.persistTables ? ` (data in ${path.join(options.dataDir, 'azurite')})` : ' (in memory)'}`,
     );
 
-    const appCert = appCertificateFile(options.dataDir);
-    const tenant = await startSandboxTenant({
-      apps: [{ ...sandboxApp, certificatePem: appCert.certPem }],
-      mailboxes: [...sandboxMailboxes(), ...(options.extraMailboxes ?? [])],
-      ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
-      port: options.sandboxPort ?? 0,
-      ...options.sandboxLimits,
-    });
-    stops.push(() => tenant.close());
-    log(
-      `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
-    );
-
-    const { platforms, sources } = await startSandboxPlatforms({
-      tenant,
-      dataDir: options.dataDir,
-      ports: options.platformPorts,
-      tapClearedAfterMs: options.tapClearedAfterMs,
-    });
-    stops.push(() => platforms.close());
-    log(
-      `platforms   Proofpoint TAP ${platforms.tap.url}, Cisco Secure Endpoint ${platforms.amp.url}, Graph security alerts ${platforms.defender.url}`,
-    );
-
-    const ewsPassword = ewsPasswordFile(options.dataDir);
-    const seeded = onpremMailboxes();
-    const onprem = await startOnpremSandbox({
-      username: onpremServiceAccount,
-      password: ewsPassword.password,
-      mailboxes: seeded,
-      tls: options.tls,
-    });
-    stops.push(() => onprem.close());
-    log(
-      `onprem      EWS ${onprem.url} (NTLM as ${onpremServiceAccount}, impersonation), mailboxes ${seeded.map((m) => m.address).join(', ')}`,
-    );
+    const estate =
+      options.sandbox === false
+        ? undefined
+        : await startSandboxEstate({
+            dataDir: options.dataDir,
+            sandboxPort: options.sandboxPort ?? 0,
+            onpremPort: options.onpremPort ?? 0,
+            tls: options.tls,
+            extraMailboxes: options.extraMailboxes,
+            sandboxLimits: options.sandboxLimits,
+            platformPorts: options.platformPorts,
+            tapClearedAfterMs: options.tapClearedAfterMs,
+            log,
+          });
+    if (estate) stops.push(() => estate.stop());
 
     const env = {
       ...process.env,
@@ -201,11 +160,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const services = buildServices(settings, {
       queue,
       secrets,
-      ...(options.identityHttpClientFor ? { identityHttpClient: options.identityHttpClientFor(tenant) } : {}),
+      ...(options.identityHttpClientFor && estate
+        ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
+        : {}),
       backendFor: createMailBackendFactory({
         secrets,
-        ...(options.identityHttpClientFor
-          ? { identityHttpClient: options.identityHttpClientFor(tenant) }
+        ...(options.identityHttpClientFor && estate
+          ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
           : {}),
         ...(options.tls ? { ewsCa: options.tls.caPem } : {}),
         log: (line) => log(`mail        ${line}`),
@@ -214,21 +175,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     useServices(services);
     stops.push(() => Promise.resolve(useServices(undefined)));
 
-    const document = configDocumentSchema.parse(
-      sandboxConfig(
-        {
-          authorityHost: tenant.publicAuthorityHost,
-          graphEndpoint: tenant.graphEndpoint,
-          ewsUrl: onprem.url,
-        },
-        { certificate: appCert.file, ewsPassword: ewsPassword.file },
-        sources,
-      ),
-    );
-    const version = await services.configStore.put(document);
-    log(
-      `config      sample configuration applied (version ${version}): contoso.com → chain hybrid (sandbox-online, then sandbox-onprem)`,
-    );
+    if (estate) {
+      const version = await services.configStore.put(configDocumentSchema.parse(estate.sampleConfig()));
+      log(
+        `config      sample configuration applied (version ${version}): contoso.com → chain hybrid (sandbox-online, then sandbox-onprem)`,
+      );
+    } else {
+      const applied = await services.configStore.get();
+      log(
+        `config      sandbox off: ${applied ? `the applied configuration (version ${applied.version}) is kept` : 'no configuration applied yet; PUT one to /api/config'}`,
+      );
+    }
 
     const functions = options.functions ?? (await loadRegistrations(path.join(__dirname, '..', 'functions')));
     for (const fn of functions.filter((f) => f.trigger.type === 'serviceBusTrigger')) {
@@ -283,7 +240,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
-      if (sandboxView?.[2] && req.method === 'GET') {
+      if (estate && sandboxView?.[2] && req.method === 'GET') {
+        const { onprem, tenant } = estate;
         const address = decodeURIComponent(sandboxView[2]);
         const onpremView = sandboxView[1] !== undefined;
         let state: unknown;
@@ -355,13 +313,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       );
     return {
       apiUrl,
-      tenant,
-      onprem,
+      ...(estate ? { tenant: estate.tenant, onprem: estate.onprem, platforms: estate.platforms } : {}),
       queue,
       services,
       functions,
       tableConnectionString: azurite.connectionString,
-      platforms,
       runTimers: () => timers.run(),
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);

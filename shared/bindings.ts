@@ -14,6 +14,7 @@ export const serviceBusConnection = 'ServiceBusConnection';
 export const routes = {
   ingestVerdict: { route: 'verdicts', methods: ['POST'], authLevel: 'function' },
   getVerdict: { route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' },
+  listVerdicts: { route: 'verdicts', methods: ['GET'], authLevel: 'function' },
   health: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
   recordDeliveries: { route: 'deliveries', methods: ['POST'], authLevel: 'function' },
   getConfig: { route: 'config', methods: ['GET'], authLevel: 'admin' },

@@ -76,6 +76,8 @@ export const graphProfileSchema = z
     folderPerRecipient: z.boolean().default(true),
     searchRecoverableItems: z.boolean().default(false),
     fallbackSearch: z.boolean().default(false),
+    /** An extra CA for a TLS-inspecting proxy or a sovereign endpoint, trusted besides Node's own. */
+    trustedCa: secretRefSchema.optional(),
   })
   .strict();
 export type GraphProfile = z.infer<typeof graphProfileSchema>;

@@ -1,3 +1,5 @@
+import type { Agent } from 'node:https';
+
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
   Client,
@@ -57,6 +59,7 @@ import {
   userPath,
 } from './odata.js';
 import { mapConcurrently } from './parallel.js';
+import { agentTrusting, identityClientTrusting, TrustedCaFetchHandler } from './trustedCa.js';
 
 export interface GraphMailBackendDeps {
   secrets: SecretSource;
@@ -152,7 +155,9 @@ export class GraphMailBackend implements MailBackend {
   private readonly client: Client;
   /** The certificate as last read, and the token provider built for it (rebuilt only when either changes). */
   private certificate:
-    { source: string; loaded: LoadedCertificate; provider: GraphTokenProvider } | undefined;
+    | { source: string; loaded: LoadedCertificate; provider: GraphTokenProvider; identityClient?: HttpClient }
+    | undefined;
+  private trusted: { source: string; agent: Agent; identityClient: HttpClient } | undefined;
   /** Folder knowledge per lower-case mailbox. */
   private readonly folders = new Map<string, MailboxFolders>();
 
@@ -179,7 +184,9 @@ export class GraphMailBackend implements MailBackend {
         new RetryHandler(new RetryHandlerOptions(retryDelaySeconds, retries, shouldRetry)),
         new MailboxLimitMiddleware(graphMailboxLimiter),
         new TimeoutMiddleware(deps.timeoutSeconds),
-        new HTTPMessageHandler(),
+        profile.trustedCa
+          ? new TrustedCaFetchHandler(() => this.trusting().then((t) => t.agent))
+          : new HTTPMessageHandler(),
       ],
     });
   }
@@ -1172,16 +1179,23 @@ export class GraphMailBackend implements MailBackend {
 
   private async token(signal: AbortSignal | undefined): Promise<string> {
     const secret = await this.deps.secrets.getSecret(this.profile.certificate, { abortSignal: signal });
+    const identityClient =
+      this.deps.identityHttpClient ??
+      (this.profile.trustedCa ? (await this.trusting(signal)).identityClient : undefined);
     let current = this.certificate;
-    if (current?.source !== secret.value || !isCertificateCurrent(current.loaded)) {
+    if (
+      current?.source !== secret.value ||
+      current.identityClient !== identityClient ||
+      !isCertificateCurrent(current.loaded)
+    ) {
       const loaded = loadCertificate(secret, { label: describeRef(this.profile.certificate) });
       const provider = getGraphTokenProvider({
         profile: this.profile,
         certificate: loaded,
         timeoutSeconds: this.deps.timeoutSeconds,
-        identityHttpClient: this.deps.identityHttpClient,
+        identityHttpClient: identityClient,
       });
-      current = { source: secret.value, loaded, provider };
+      current = { source: secret.value, loaded, provider, ...(identityClient ? { identityClient } : {}) };
       this.certificate = current;
       const daysLeft = Math.floor((loaded.notAfter.getTime() - Date.now()) / 86_400_000);
       this.deps.log?.(
@@ -1189,6 +1203,18 @@ export class GraphMailBackend implements MailBackend {
       );
     }
     return current.provider.getToken(signal);
+  }
+
+  /** The agent and identity client trusting the profile's `trustedCa`, rebuilt when the secret changes. */
+  private async trusting(signal?: AbortSignal): Promise<{ agent: Agent; identityClient: HttpClient }> {
+    const ref = this.profile.trustedCa;
+    if (!ref) throw new ClawbackError('ConfigurationError', 'The profile names no trustedCa.');
+    const secret = await this.deps.secrets.getSecret(ref, { abortSignal: signal });
+    if (this.trusted?.source !== secret.value) {
+      const agent = agentTrusting(secret.value);
+      this.trusted = { source: secret.value, agent, identityClient: identityClientTrusting(agent) };
+    }
+    return this.trusted;
   }
 
   private errorContext(operation: string, mailbox: string): GraphErrorContext {
