@@ -13,8 +13,16 @@ import { ensureError } from '../shared/errors.js';
 import { createMailBackendFactory } from '../shared/mail/factory.js';
 import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
+import { limits } from '../shared/verdicts/schema.js';
 import { startAzurite } from './azurite.js';
-import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
+import {
+  hostOf,
+  loadRegistrations,
+  readBodyWithin,
+  type RegisteredFunction,
+  requestUrl,
+  routeMatcher,
+} from './functionsHost.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
 import {
@@ -238,9 +246,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
     });
     async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const parsedUrl = requestUrl(req, res);
+      if (!parsedUrl) return;
+      const url = new URL(`${parsedUrl.pathname}${parsedUrl.search}`, `http://${hostOf(req)}`);
+      const bytes = await readBodyWithin(req, res, limits.maxBodyBytes);
+      if (!bytes) return;
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
       if (sandboxView?.[2] && req.method === 'GET') {
         const address = decodeURIComponent(sandboxView[2]);
@@ -284,7 +294,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         url: url.toString(),
         headers,
         params: route.params,
-        body: { bytes: Buffer.concat(chunks) },
+        body: { bytes },
       });
       const response = (await route.fn.handler(
         request,

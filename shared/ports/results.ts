@@ -185,4 +185,14 @@ export interface ResultStore {
   ): Promise<{ verdictId: string; created: boolean }>;
   /** Undoes a claim whose verdict could not be enqueued. */
   releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
+  /**
+   * `claimEvent` for distinct events at once, results in the same order. Optional: ingest claims one
+   * by one where a store cannot batch.
+   */
+  claimEvents?(
+    claims: { source: string; eventId: string; verdictId: string }[],
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }[]>;
+  /** `createVerdict` for many rows at once, results in the same order. Optional, as `claimEvents`. */
+  createVerdicts?(records: VerdictRecord[], options?: CallOptions): Promise<boolean[]>;
 }
