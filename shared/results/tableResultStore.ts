@@ -650,6 +650,12 @@ export class TableResultStore implements ResultStore {
       [...byPartition].map(async ([partitionKey, indexes]) => {
         for (let i = 0; i < indexes.length; i += 100) {
           const chunk = indexes.slice(i, i + 100);
+          const only = chunk.length === 1 ? claims[chunk[0]!] : undefined;
+          if (only) {
+            // One event needs no transaction (whose client the SDK builds anew for every call).
+            results[chunk[0]!] = await this.claimEvent(only.source, only.eventId, only.verdictId, options);
+            continue;
+          }
           try {
             await client.submitTransaction(
               chunk.map((n): TransactionAction => {
@@ -689,6 +695,10 @@ export class TableResultStore implements ResultStore {
     const created: boolean[] = [];
     for (let i = 0; i < records.length; i += 100) {
       const chunk = records.slice(i, i + 100);
+      if (chunk.length === 1) {
+        created.push(await this.createVerdict(chunk[0]!, options));
+        continue;
+      }
       try {
         await client.submitTransaction(
           chunk.map((r): TransactionAction => ['create', toVerdictEntity(r)]),
