@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
-import { acceptVerdicts } from '../shared/app/acceptVerdicts.js';
+import { acceptVerdictRequest } from '../shared/app/acceptVerdicts.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { signatureHeader } from '../shared/verdicts/signature.js';
@@ -13,7 +13,7 @@ export async function ingestVerdict(
 ): Promise<HttpResponseInit> {
   const read = await readJsonBody(request, 'verdicts');
   if ('response' in read) return read.response;
-  const outcome = await acceptVerdicts(
+  const outcome = await acceptVerdictRequest(
     {
       body: read.body,
       rawBody: read.raw,

@@ -4,7 +4,7 @@ import type { ConfigStore } from '../ports/config.js';
 import type { QueueSender } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
 import type { SecretSource } from '../ports/secrets.js';
-import { acceptChanges, type AcceptedVerdict, parseAnyVerdictBody } from '../verdicts/ingest.js';
+import { type AcceptedVerdict, acceptVerdicts, parseAnyVerdictBody } from '../verdicts/ingest.js';
 import type { VerdictChange } from '../verdicts/schema.js';
 import { checkSources, type SignedSource, signersFor } from '../verdicts/signature.js';
 
@@ -106,7 +106,7 @@ class IngestBatcher {
         size += next.changes.length;
       }
       try {
-        const accepted = await acceptChanges(
+        const accepted = await acceptVerdicts(
           batch.flatMap((w) => w.changes),
           this.deps,
         );
@@ -138,7 +138,7 @@ function batcherFor(deps: AcceptVerdictsDeps): IngestBatcher {
  * sources' signatures, then claim, enqueue and record every verdict change. Nothing is acknowledged
  * before it is durably enqueued; nothing is written or enqueued for a refused request.
  */
-export async function acceptVerdicts(
+export async function acceptVerdictRequest(
   request: VerdictRequest,
   deps: AcceptVerdictsDeps,
 ): Promise<AcceptVerdictsOutcome> {

@@ -23,6 +23,7 @@ import {
 } from '../ports/results.js';
 import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import { copyRowKey, sanitizeKey, shortHash, verdictIdRange } from '../verdicts/ids.js';
+import { claimEventsInTransactions, createInTransactions } from './tableBatches.js';
 
 export type TableConnection =
   | { connectionString: string; options?: TableServiceClientOptions }
@@ -629,88 +630,21 @@ export class TableResultStore implements ResultStore {
     }
   }
 
-  /**
-   * `claimEvent` for many events in one entity-group transaction per source (what a burst of ingest
-   * requests needs): one table request instead of one per event. Events must be distinct; when any of
-   * a transaction's events was claimed before, the transaction fails as a whole and they are claimed
-   * one by one, so an earlier owner is found exactly as `claimEvent` finds it.
-   */
+  /** `claimEvent` for many events: one transaction per source (see tableBatches.ts). */
   async claimEvents(
     claims: { source: string; eventId: string; verdictId: string }[],
     options?: CallOptions,
   ): Promise<{ verdictId: string; created: boolean }[]> {
-    const client = await this.client(tables.verdictEvents);
-    const results = new Array<{ verdictId: string; created: boolean }>(claims.length);
-    const byPartition = new Map<string, number[]>();
-    claims.forEach((c, i) => {
-      const key = sanitizeKey(c.source);
-      byPartition.set(key, [...(byPartition.get(key) ?? []), i]);
-    });
-    await Promise.all(
-      [...byPartition].map(async ([partitionKey, indexes]) => {
-        for (let i = 0; i < indexes.length; i += 100) {
-          const chunk = indexes.slice(i, i + 100);
-          const only = chunk.length === 1 ? claims[chunk[0]!] : undefined;
-          if (only) {
-            // One event needs no transaction (whose client the SDK builds anew for every call).
-            results[chunk[0]!] = await this.claimEvent(only.source, only.eventId, only.verdictId, options);
-            continue;
-          }
-          try {
-            await client.submitTransaction(
-              chunk.map((n): TransactionAction => {
-                const c = claims[n]!;
-                return [
-                  'create',
-                  {
-                    partitionKey,
-                    rowKey: shortHash(c.eventId, 40),
-                    EventId: c.eventId,
-                    VerdictId: c.verdictId,
-                  },
-                ];
-              }),
-              { abortSignal: options?.abortSignal },
-            );
-            for (const n of chunk) results[n] = { verdictId: claims[n]!.verdictId, created: true };
-          } catch (error) {
-            if (statusCode(error) !== 409) throw storageFailure('recording the event ids', error);
-            for (const n of chunk) {
-              const c = claims[n]!;
-              results[n] = await this.claimEvent(c.source, c.eventId, c.verdictId, options);
-            }
-          }
-        }
-      }),
-    );
-    return results;
+    return claimEventsInTransactions(await this.client(tables.verdictEvents), claims, this, options);
   }
 
-  /**
-   * `createVerdict` for many rows, in transactions of up to 100 (one partition holds every verdict).
-   * Returns, per record, whether it was new; a transaction that meets an existing row is retried row by row.
-   */
+  /** `createVerdict` for many rows: transactions of up to 100 (see tableBatches.ts). */
   async createVerdicts(records: VerdictRecord[], options?: CallOptions): Promise<boolean[]> {
-    const client = await this.client(tables.verdicts);
-    const created: boolean[] = [];
-    for (let i = 0; i < records.length; i += 100) {
-      const chunk = records.slice(i, i + 100);
-      if (chunk.length === 1) {
-        created.push(await this.createVerdict(chunk[0]!, options));
-        continue;
-      }
-      try {
-        await client.submitTransaction(
-          chunk.map((r): TransactionAction => ['create', toVerdictEntity(r)]),
-          { abortSignal: options?.abortSignal },
-        );
-        created.push(...chunk.map(() => true));
-      } catch (error) {
-        if (statusCode(error) !== 409) throw storageFailure('writing the verdicts', error);
-        for (const r of chunk) created.push(await this.createVerdict(r, options));
-      }
-    }
-    return created;
+    return createInTransactions(
+      await this.client(tables.verdicts),
+      records.map((r) => ({ entity: toVerdictEntity(r), createOne: () => this.createVerdict(r, options) })),
+      options,
+    );
   }
 
   private async getEntity(

@@ -128,7 +128,7 @@ async function recordAll(records: VerdictRecord[], deps: IngestDeps, options?: C
  * running) is sent again under the same message id, which Service Bus drops if the first send landed.
  * If the queue refuses, the new claims are released and the error propagates: nothing is recorded.
  */
-export async function acceptChanges(
+export async function acceptVerdicts(
   changes: VerdictChange[],
   deps: IngestDeps,
   options?: CallOptions,
