@@ -39,7 +39,7 @@ export async function ingestVerdict(
       return errorResponse(
         503,
         'QueueUnavailable',
-        'The verdict could not be queued durably; nothing was accepted. Retry later.',
+        'The verdict could not be queued and recorded durably. Retry the same request later: a repeat never starts a verdict twice.',
       );
   }
   const notes = outcome.notes.length > 0 ? { notes: outcome.notes } : {};
