@@ -121,13 +121,14 @@ function refuse(res: http.ServerResponse, status: number, code: string, message:
 }
 
 /**
- * The request's URL, or a 400 when its path cannot be decoded (a bad percent-encoding such as `%E0%A4`
- * or `%zz` would otherwise throw inside a route match and surface as a 500).
+ * The request's URL (on the Host it named, when that is a host name), or a 400 when its path cannot be
+ * decoded: a bad percent-encoding such as `%E0%A4` or `%zz` would otherwise throw inside a route match
+ * and surface as a 500.
  */
 export function requestUrl(req: http.IncomingMessage, res: http.ServerResponse): URL | undefined {
   let url: URL;
   try {
-    url = new URL(req.url ?? '/', 'http://localhost');
+    url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
     decodeURIComponent(url.pathname);
   } catch {
     return refuse(res, 400, 'BadRequest', 'The request path is not a valid percent-encoded URL path.');
@@ -159,7 +160,7 @@ export async function readBodyWithin(
 }
 
 /** The Host header when it is a host name or address with an optional port; `localhost` otherwise. */
-export function hostOf(req: http.IncomingMessage): string {
+function hostOf(req: http.IncomingMessage): string {
   const host = req.headers.host ?? '';
   return /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host) ? host : 'localhost';
 }

@@ -15,14 +15,8 @@ import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { limits } from '../shared/verdicts/schema.js';
 import { startAzurite } from './azurite.js';
-import {
-  hostOf,
-  loadRegistrations,
-  readBodyWithin,
-  type RegisteredFunction,
-  requestUrl,
-  routeMatcher,
-} from './functionsHost.js';
+import { readBodyWithin, requestUrl } from './functionsHost.js';
+import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
 import {
@@ -246,9 +240,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
     });
     async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-      const parsedUrl = requestUrl(req, res);
-      if (!parsedUrl) return;
-      const url = new URL(`${parsedUrl.pathname}${parsedUrl.search}`, `http://${hostOf(req)}`);
+      const url = requestUrl(req, res);
+      if (!url) return;
       const bytes = await readBodyWithin(req, res, limits.maxBodyBytes);
       if (!bytes) return;
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
