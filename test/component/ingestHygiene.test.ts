@@ -320,6 +320,20 @@ describe('claims: exactly one verdict per (source, eventId)', () => {
     expect(await rows('Verdicts')).toBe(1);
   });
 
+  it('accepts the new verdicts of an array that repeats an earlier one, and starts nothing for the repeat', async () => {
+    const earlier = VerdictChangeMother.malicious();
+    const first = await post(JSON.stringify(earlier));
+    const fresh = [VerdictChangeMother.malicious(), VerdictChangeMother.malicious()];
+    const mixed = await post(JSON.stringify([fresh[0], earlier, fresh[1]]));
+    expect(mixed.status).toBe(202);
+    const ids = (mixed.jsonBody as { verdicts: { verdictId: string }[] }).verdicts.map((v) => v.verdictId);
+    expect(ids[1]).toBe((first.jsonBody as { verdictId: string }).verdictId);
+    expect(new Set(ids).size).toBe(3);
+    expect(sent).toHaveLength(3);
+    expect(await rows('Verdicts')).toBe(3);
+    expect(await rows('VerdictEvents')).toBe(3);
+  });
+
   it('leaves nothing claimed when the queue refuses, so a retry is accepted as new', async () => {
     queue.refuse(new Error('Service Bus is unreachable'));
     const change = JSON.stringify(VerdictChangeMother.malicious());
