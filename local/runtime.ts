@@ -12,7 +12,9 @@ import { ensureError } from '../shared/errors.js';
 import { createMailBackendFactory } from '../shared/mail/factory.js';
 import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
+import { limits } from '../shared/verdicts/schema.js';
 import { startAzurite } from './azurite.js';
+import { readBodyWithin, requestUrl } from './functionsHost.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import type { FakeEwsServer } from './onprem/server.js';
 import type { Platforms } from './platforms/index.js';
@@ -236,9 +238,10 @@ export async function startLocalRuntime(
       });
     });
     async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const url = requestUrl(req, res);
+      if (!url) return;
+      const bytes = await readBodyWithin(req, res, limits.maxBodyBytes);
+      if (!bytes) return;
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
       if (estate && sandboxView?.[2] && req.method === 'GET') {
         const { onprem, tenant } = estate;
@@ -283,7 +286,7 @@ export async function startLocalRuntime(
         url: url.toString(),
         headers,
         params: route.params,
-        body: { bytes: Buffer.concat(chunks) },
+        body: { bytes },
       });
       const response = (await route.fn.handler(
         request,

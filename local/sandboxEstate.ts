@@ -4,9 +4,9 @@ import path from 'node:path';
 
 import type { ConfigDocumentInput } from '../shared/config/document.js';
 import { startOnpremSandbox } from './onprem/sandbox.js';
+import type { FakeEwsServer } from './onprem/server.js';
 import type { Platforms } from './platforms/index.js';
 import { startSandboxPlatforms } from './platforms/sandbox.js';
-import type { FakeEwsServer } from './onprem/server.js';
 import {
   onpremMailboxes,
   onpremServiceAccount,

@@ -129,6 +129,8 @@ const settingsSchema = z
       .max(configLimits.ewsTimeoutSeconds.max)
       .default(30),
     mode: z.enum(modes).default('enforce'),
+    /** Every verdict must be signed by a source declared in `sources` (SPEC §2). */
+    requireSignature: z.boolean().default(false),
   })
   .strict();
 

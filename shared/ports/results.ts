@@ -137,6 +137,11 @@ export class ConcurrencyConflictError extends Error {
 export interface Verdicts {
   /** Inserts the row unless it exists; returns false when it already existed. */
   createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean>;
+  /**
+   * `createVerdict` for many rows at once, results in the same order. Optional: ingest writes row by
+   * row where a store cannot batch.
+   */
+  createVerdicts?(records: VerdictRecord[], options?: CallOptions): Promise<boolean[]>;
   getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined>;
   /** The row with its ETag, for a conditional `updateVerdict`. */
   readVerdict(verdictId: string, options?: CallOptions): Promise<Versioned<VerdictRecord> | undefined>;
@@ -232,6 +237,14 @@ export interface EventClaims {
   ): Promise<{ verdictId: string; created: boolean }>;
   /** Undoes a claim whose verdict could not be enqueued. */
   releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
+  /**
+   * `claimEvent` for distinct events at once, results in the same order. Optional: ingest claims one
+   * by one where a store cannot batch.
+   */
+  claimEvents?(
+    claims: { source: string; eventId: string; verdictId: string }[],
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }[]>;
 }
 
 /**

@@ -6,9 +6,8 @@ import type { GraphProfile } from '../../config/document.js';
 import { ClawbackError, ensureError } from '../../errors.js';
 import { raceAbort } from '../../secrets/abort.js';
 import type { LoadedCertificate } from '../../secrets/certificate.js';
-import { translateGraphError } from './errors.js';
-
 import { type GraphEndpoints, graphScope, isPublicAuthority, resolveGraphEndpoints } from './endpoints.js';
+import { translateGraphError } from './errors.js';
 
 export {
   cloudEndpoints,
