@@ -1,5 +1,6 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 
+import type { Chaos } from './chaos/chaos.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
@@ -25,6 +26,10 @@ export interface Services {
   secrets: SecretSource;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
+  /** Fault injection, set only by the local runtime when CLAWBACK_CHAOS asks for it. */
+  chaos?: Chaos | undefined;
+  /** How long a remediation holds its row's lease (default 5 minutes); the local runtime shortens it. */
+  leaseMs?: number | undefined;
 }
 
 let current: Services | undefined;

@@ -3,7 +3,13 @@ import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import type { CallOptions } from './mail.js';
 
-export const verdictStatuses = ['accepted', 'fannedOut', 'completed', 'completedWithFailures'] as const;
+export const verdictStatuses = [
+  'accepted',
+  'fannedOut',
+  'completed',
+  'completedWithFailures',
+  'deadLettered',
+] as const;
 export type VerdictStatus = (typeof verdictStatuses)[number];
 
 export const remediationStatuses = [
@@ -15,6 +21,7 @@ export const remediationStatuses = [
   'failed',
   'simulated',
   'notReversible',
+  'partiallyRestored',
 ] as const;
 export type RemediationStatus = (typeof remediationStatuses)[number];
 export type TerminalStatus = Exclude<RemediationStatus, 'pending' | 'inProgress'>;
@@ -44,6 +51,8 @@ export interface VerdictRecord {
   done: number;
   receivedAt: string;
   completedAt?: string | undefined;
+  /** Why the verdict is `deadLettered` (or `unresolved`): a sentence for the operator. */
+  note?: string | undefined;
 }
 
 /** A `Remediations` row (SPEC §5). */
@@ -65,6 +74,14 @@ export interface RemediationRecord {
   filename?: string | undefined;
   updatedAt: string;
   completedAt?: string | undefined;
+  /** The delivery that holds the row (its invocation id) and until when; no mailbox call without it. */
+  leaseOwner?: string | undefined;
+  leaseExpiresAt?: string | undefined;
+  /**
+   * What the lease holder was about to do (JSON, written before any non-idempotent effect): a later
+   * owner reads it to find the effect instead of repeating it.
+   */
+  intent?: string | undefined;
 }
 
 export interface Versioned<T> {
@@ -139,6 +156,9 @@ export interface ResultStore {
     page: { pageSize: number; continuationToken?: string | undefined },
     options?: CallOptions,
   ): Promise<Page<RemediationRecord>>;
+
+  /** Marks the verdict `deadLettered` with the reason, when processing one of its messages gave up. */
+  markDeadLettered(verdictId: string, note: string, options?: CallOptions): Promise<void>;
 
   /** Adds rows found after fan-out (group members) to the verdict's count, before they can complete. */
   addRecipients(verdictId: string, count: number, options?: CallOptions): Promise<void>;

@@ -109,6 +109,7 @@ function fromVerdictEntity(e: Record<string, unknown>): VerdictRecord {
     done: num(e.Done),
     receivedAt: str(e.ReceivedAt) ?? '',
     completedAt: str(e.CompletedAt),
+    note: str(e.Note),
   };
 }
 
@@ -118,7 +119,8 @@ function remediationColumns(r: RemediationPatch): Record<string, unknown> {
     InternetMessageId: r.internetMessageId,
     Action: r.action,
     Status: r.status,
-    Reason: r.reason,
+    // Merge cannot remove a column: an explicitly cleared reason is written empty (a succeeded row has none).
+    Reason: 'reason' in r ? (r.reason ?? '') : undefined,
     Detail: r.detail,
     Profile: r.profile,
     Backend: r.backend,
@@ -129,6 +131,9 @@ function remediationColumns(r: RemediationPatch): Record<string, unknown> {
     Filename: r.filename,
     UpdatedAt: r.updatedAt,
     CompletedAt: r.completedAt,
+    LeaseOwner: r.leaseOwner,
+    LeaseExpiresAt: r.leaseExpiresAt,
+    Intent: r.intent,
   });
 }
 
@@ -140,7 +145,7 @@ function fromRemediationEntity(e: Record<string, unknown>): RemediationRecord {
     internetMessageId: str(e.InternetMessageId) ?? '',
     action: (str(e.Action) ?? 'none') as RemediationRecord['action'],
     status: (str(e.Status) ?? 'pending') as RemediationRecord['status'],
-    reason: str(e.Reason) as RemediationRecord['reason'],
+    reason: (str(e.Reason) || undefined) as RemediationRecord['reason'],
     detail: str(e.Detail),
     profile: str(e.Profile),
     backend: str(e.Backend) as RemediationRecord['backend'],
@@ -151,6 +156,9 @@ function fromRemediationEntity(e: Record<string, unknown>): RemediationRecord {
     filename: str(e.Filename),
     updatedAt: str(e.UpdatedAt) ?? '',
     completedAt: str(e.CompletedAt),
+    leaseOwner: str(e.LeaseOwner),
+    leaseExpiresAt: str(e.LeaseExpiresAt),
+    intent: str(e.Intent),
   };
 }
 
@@ -177,6 +185,7 @@ const counterOf: Record<TerminalStatus, 'succeeded' | 'failed' | 'notFound' | un
   failed: 'failed',
   notFound: 'notFound',
   notReversible: undefined,
+  partiallyRestored: undefined,
 };
 
 /** `Verdicts`, `Remediations` and the event index in Azure Table Storage (Azurite locally). */
@@ -443,6 +452,24 @@ export class TableResultStore implements ResultStore {
       return { items: value.map(map), continuationToken: value.continuationToken };
     } catch (error) {
       throw storageFailure(operation, error);
+    }
+  }
+
+  async markDeadLettered(verdictId: string, note: string, options?: CallOptions): Promise<void> {
+    const client = await this.client(tables.verdicts);
+    try {
+      await client.upsertEntity(
+        {
+          partitionKey: verdictPartition,
+          rowKey: sanitizeKey(verdictId),
+          Status: 'deadLettered',
+          Note: note,
+        },
+        'Merge',
+        { abortSignal: options?.abortSignal },
+      );
+    } catch (error) {
+      throw storageFailure('marking the verdict dead-lettered', error);
     }
   }
 
