@@ -1,3 +1,4 @@
+import { isSimulatedCrash } from '../chaos/crash.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
@@ -28,6 +29,11 @@ export interface InMemoryQueueOptions {
   duplicateDetectionWindowMs?: number;
   log?: (line: string) => void;
   now?: () => number;
+  /**
+   * Fault injection (SPEC §6): `redeliver` hands a delivery to a second handler at the same time;
+   * `lockLost` expires the lock while the handler runs, so another delivery starts.
+   */
+  chaos?: { roll(fault: 'redeliver' | 'lockLost'): boolean } | undefined;
 }
 
 export interface ProcessOptions {
@@ -96,6 +102,7 @@ export class InMemoryQueue implements QueueSender {
   private readonly duplicateWindowMs: number;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  private readonly chaos: InMemoryQueueOptions['chaos'];
   private readonly queues = new Map<string, QueueState>();
   private readonly idleWaiters: (() => void)[] = [];
   private nextOrder = 0;
@@ -108,6 +115,7 @@ export class InMemoryQueue implements QueueSender {
     this.duplicateWindowMs = options.duplicateDetectionWindowMs ?? 10 * 60_000;
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? Date.now;
+    this.chaos = options.chaos;
   }
 
   /** Marks a queue as session-enabled (or not) before anything is sent to it, as the entity definition does. */
@@ -353,6 +361,28 @@ export class InMemoryQueue implements QueueSender {
         () => this.settle(queue, processor, lock, undefined),
         (error: unknown) => this.settle(queue, processor, lock, ensureError(error)),
       );
+    if (this.chaos?.roll('redeliver')) {
+      this.log(
+        `queue ${queue.name}: chaos: message ${message.messageId} delivered a second time, concurrently`,
+      );
+      // The duplicate holds no lock: whatever it does, the queue only settles the first delivery.
+      Promise.resolve()
+        .then(() => processor.handler(snapshot(message)))
+        .catch((error: unknown) =>
+          this.log(
+            `queue ${queue.name}: duplicate delivery of ${message.messageId} failed: ${ensureError(error).message}`,
+          ),
+        );
+    }
+    if (this.chaos?.roll('lockLost'))
+      setImmediate(() => {
+        if (!queue.inFlight.has(lock)) return;
+        this.log(
+          `queue ${queue.name}: chaos: the lock on message ${message.messageId} is lost while its handler runs`,
+        );
+        clearTimeout(lock.timer);
+        this.expireLock(queue, lock);
+      });
   }
 
   private settle(queue: QueueState, processor: Processor, lock: Lock, error: Error | undefined): void {
@@ -362,6 +392,11 @@ export class InMemoryQueue implements QueueSender {
       this.log(
         `queue ${queue.name}: message ${message.messageId} finished after its lock expired; ` +
           `the outcome (${error ? 'failed' : 'succeeded'}) is discarded`,
+      );
+    } else if (error && isSimulatedCrash(error)) {
+      // A dead worker settles nothing: the message stays locked and comes back when the lock expires.
+      this.log(
+        `queue ${queue.name}: the handler of message ${message.messageId} crashed (${error.message}); it returns when its lock expires`,
       );
     } else {
       clearTimeout(lock.timer);
