@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
   Client,
@@ -11,6 +13,7 @@ import {
 import type { GraphProfile, SecretRef } from '../../config/document.js';
 import { ClawbackError, isClawbackError } from '../../errors.js';
 import type {
+  ActionOptions,
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
@@ -131,6 +134,8 @@ const restoreSources: Partial<Record<ActionName, string>> = {
 };
 const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
 const draftNote = 'Exchange stores a MIME import as a draft';
+/** Names the row whose forward (or quarantine copy) a message is. */
+const remediationHeader = 'X-Clawback-Remediation';
 
 export function createGraphMailBackend(profile: GraphProfile, deps: GraphMailBackendDeps): GraphMailBackend {
   return new GraphMailBackend(profile, deps);
@@ -209,7 +214,7 @@ export class GraphMailBackend implements MailBackend {
     mailbox: string,
     item: MailItem,
     action: ActionName,
-    options?: CallOptions,
+    options?: ActionOptions,
   ): Promise<ActionOutcome> {
     if (action === 'restore')
       throw new ClawbackError(
@@ -251,7 +256,14 @@ export class GraphMailBackend implements MailBackend {
         return this.forward(mailbox, originalFolder, messagePath, action === 'forwardAndDelete', options);
       case 'quarantine':
         return this.profile.quarantineTarget === 'mailbox'
-          ? this.quarantineToMailbox(mailbox, item, originalFolder, messagePath, options)
+          ? this.quarantineToMailbox(
+              mailbox,
+              item,
+              originalFolder,
+              messagePath,
+              options,
+              options?.effect?.key,
+            )
           : this.quarantineToFolder(mailbox, item, originalFolder, messagePath, options);
     }
   }
@@ -443,6 +455,7 @@ export class GraphMailBackend implements MailBackend {
     originalFolder: string,
     messagePath: string,
     options: CallOptions | undefined,
+    rowKey?: string,
   ): Promise<ActionOutcome> {
     const central = this.profile.quarantineMailbox;
     if (!central)
@@ -455,6 +468,8 @@ export class GraphMailBackend implements MailBackend {
     const folderId = await this.centralFolder(location, true, options);
     if (folderId === undefined) throw new ClawbackError('Unknown', `Could not open ${where}.`);
     const tag = quarantineCategory(mailbox);
+    // One quarantine copy per original copy: each import is tagged with the original it came from.
+    const copyTag = rowKey === undefined ? tag : copyCategory(rowKey, item.id);
     const held = item.internetMessageId
       ? await this.searchAll(
           central,
@@ -464,7 +479,7 @@ export class GraphMailBackend implements MailBackend {
           options,
         )
       : [[]];
-    const tagged = held[0]?.find((m) => m.categories?.includes(tag));
+    const tagged = held[0]?.find((m) => m.categories?.includes(copyTag));
     if (tagged === undefined) {
       let mime: Buffer;
       try {
@@ -479,7 +494,14 @@ export class GraphMailBackend implements MailBackend {
         throw error;
       }
       const copy = await this.importMime(central, mime, options);
-      await this.fileQuarantineCopy(central, copy.id, folderId, tag, item.isRead, options);
+      await this.fileQuarantineCopy(
+        central,
+        copy.id,
+        folderId,
+        [...new Set([tag, copyTag])],
+        item.isRead,
+        options,
+      );
     } else if (tagged.parentFolderId !== folderId) {
       await this.call(
         'quarantine move',
@@ -507,7 +529,7 @@ export class GraphMailBackend implements MailBackend {
     central: string,
     copyId: string,
     folderId: string,
-    tag: string,
+    tags: string[],
     isRead: boolean | undefined,
     options: CallOptions | undefined,
   ): Promise<void> {
@@ -518,8 +540,7 @@ export class GraphMailBackend implements MailBackend {
         central,
         copyPath,
         options,
-        (r) =>
-          r.patch({ categories: [tag], ...(isRead === undefined ? {} : { isRead }) }) as Promise<unknown>,
+        (r) => r.patch({ categories: tags, ...(isRead === undefined ? {} : { isRead }) }) as Promise<unknown>,
       );
       await this.call(
         'quarantine move',
@@ -661,16 +682,19 @@ export class GraphMailBackend implements MailBackend {
   }
 
   /**
-   * Forwards to the configured address only. Graph saves the forward in the recipient's Sent Items;
-   * with `andDelete` the original then goes to Recoverable Items, and a copy that vanished after the
-   * forward still counts as done.
+   * Forwards to the configured address only, once per row: the forward is a draft (createForward)
+   * that gets the row's marker as its internetMessageId (a draft's id is writable) and carries it as
+   * the `X-Clawback-Remediation` header, then is sent. Graph keeps the sent forward in the recipient's
+   * Sent Items under that id, so an attempt that follows an interrupted one finds the forward (or its
+   * unsent draft) instead of sending another. With `andDelete` the original then goes to Recoverable
+   * Items, and a copy that vanished after the forward still counts as done.
    */
   private async forward(
     mailbox: string,
     originalFolder: string,
     messagePath: string,
     andDelete: boolean,
-    options: CallOptions | undefined,
+    options: ActionOptions | undefined,
   ): Promise<ActionOutcome> {
     const forwardTo = this.deps.forwardTo;
     if (!forwardTo)
@@ -678,19 +702,56 @@ export class GraphMailBackend implements MailBackend {
         'ConfigurationError',
         'Forwarding needs forwardTo in the configuration document.',
       );
-    const body = {
-      comment: `Forwarded by Clawback from ${mailbox} after a verdict change.`,
-      toRecipients: [{ emailAddress: { address: forwardTo } }],
-    };
-    const forwarded = await this.removing(originalFolder, `forwarded to ${forwardTo}`, () =>
-      this.call(
-        'forward',
-        mailbox,
-        `${messagePath}/forward`,
-        options,
-        (request) => request.post(body) as Promise<unknown>,
-      ),
-    );
+    const effect = options?.effect;
+    const comment = `Forwarded by Clawback from ${mailbox} after a verdict change.`;
+    let forwarded: ActionOutcome;
+    if (effect === undefined) {
+      const body = { comment, toRecipients: [{ emailAddress: { address: forwardTo } }] };
+      forwarded = await this.removing(originalFolder, `forwarded to ${forwardTo}`, () =>
+        this.call(
+          'forward',
+          mailbox,
+          `${messagePath}/forward`,
+          options,
+          (request) => request.post(body) as Promise<unknown>,
+        ),
+      );
+    } else {
+      const marker = forwardMarker(effect.key);
+      const earlier = effect.recovering ? await this.findForward(mailbox, marker, options) : undefined;
+      if (earlier?.isDraft === false) {
+        forwarded = {
+          status: 'succeeded',
+          originalFolder,
+          detail: `forwarded to ${forwardTo} by an earlier attempt (${marker} is in Sent Items)`,
+        };
+      } else {
+        forwarded = await this.removing(
+          originalFolder,
+          `forwarded to ${forwardTo} as ${marker}`,
+          async () => {
+            const draft =
+              earlier ??
+              (await this.createMarkedForward(
+                mailbox,
+                messagePath,
+                forwardTo,
+                comment,
+                effect.key,
+                marker,
+                options,
+              ));
+            await this.call(
+              'forward send',
+              mailbox,
+              `${messagePathOf(mailbox, draft.id)}/send`,
+              options,
+              (request) => request.post(null) as Promise<unknown>,
+            );
+          },
+        );
+      }
+    }
     if (forwarded.status !== 'succeeded' || !andDelete) return forwarded;
     await this.removing(originalFolder, '', () =>
       this.call('delete', mailbox, messagePath, options, (request) => request.delete() as Promise<unknown>),
@@ -698,8 +759,55 @@ export class GraphMailBackend implements MailBackend {
     return {
       status: 'succeeded',
       originalFolder,
-      detail: `forwarded to ${forwardTo} and deleted (Recoverable Items)`,
+      detail: `${forwarded.detail ?? `forwarded to ${forwardTo}`} and deleted (Recoverable Items)`,
     };
+  }
+
+  /** The row's forward, sent (Sent Items) or still a draft, if an earlier attempt made it. */
+  private async findForward(
+    mailbox: string,
+    marker: string,
+    options: CallOptions | undefined,
+  ): Promise<GraphMessage | undefined> {
+    const [found = []] = await this.searchAll(
+      mailbox,
+      [
+        `${userPath(mailbox)}/messages?${messageSearchQuery(messageIdFilter(marker), 'id,internetMessageId,parentFolderId,isDraft')}`,
+      ],
+      options,
+    );
+    return found.find((m) => m.isDraft === false) ?? found.find((m) => m.isDraft === true);
+  }
+
+  private async createMarkedForward(
+    mailbox: string,
+    messagePath: string,
+    forwardTo: string,
+    comment: string,
+    key: string,
+    marker: string,
+    options: CallOptions | undefined,
+  ): Promise<GraphMessage> {
+    const draft = await this.call<GraphMessage>(
+      'forward draft',
+      mailbox,
+      `${messagePath}/createForward`,
+      options,
+      (request) =>
+        request.post({
+          comment,
+          toRecipients: [{ emailAddress: { address: forwardTo } }],
+          message: { internetMessageHeaders: [{ name: remediationHeader, value: key }] },
+        }) as Promise<GraphMessage>,
+    );
+    await this.call(
+      'forward draft update',
+      mailbox,
+      messagePathOf(mailbox, draft.id),
+      options,
+      (request) => request.patch({ internetMessageId: marker }) as Promise<unknown>,
+    );
+    return draft;
   }
 
   /** A copy that vanished between finding and acting was removed by someone else: the goal is met. */
@@ -1224,6 +1332,14 @@ function centralLocation(
   };
 }
 
+/**
+ * The internetMessageId a row's forward goes out with: derived from the row, so any attempt can
+ * search for it, and unique per row, so it never names another message.
+ */
+export function forwardMarker(key: string): string {
+  return `<clawback.${createHash('sha256').update(key).digest('hex').slice(0, 40)}@clawback.invalid>`;
+}
+
 function messagePathOf(mailbox: string, id: string): string {
   return `${userPath(mailbox)}/messages/${encodeURIComponent(id)}`;
 }
@@ -1234,6 +1350,11 @@ function quarantineCategory(mailbox: string): string {
 }
 
 /** The Graph error code behind a translated error (e.g. ErrorFolderExists), when there was one. */
+/** Tags a quarantine copy with the row and the original item it was imported from. */
+function copyCategory(rowKey: string, itemId: string): string {
+  return `clawback-copy:${createHash('sha256').update(`${rowKey}|${itemId}`).digest('hex').slice(0, 16)}`;
+}
+
 function graphCodeOf(error: unknown): string | undefined {
   const code = (error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined)?.code;
   return typeof code === 'string' ? code : undefined;
