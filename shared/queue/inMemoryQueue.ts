@@ -80,6 +80,8 @@ interface QueueState {
   active: StoredMessage[];
   scheduled: Map<StoredMessage, NodeJS.Timeout>;
   inFlight: Set<Lock>;
+  /** Chaos duplicates still running: they hold no lock, but the queue is not idle while they run. */
+  duplicates: number;
   lockedSessions: Set<string>;
   deadLettered: DeadLetteredMessage[];
   completed: number;
@@ -286,6 +288,7 @@ export class InMemoryQueue implements QueueSender {
         active: [],
         scheduled: new Map(),
         inFlight: new Set(),
+        duplicates: 0,
         lockedSessions: new Set(),
         deadLettered: [],
         completed: 0,
@@ -366,13 +369,18 @@ export class InMemoryQueue implements QueueSender {
         `queue ${queue.name}: chaos: message ${message.messageId} delivered a second time, concurrently`,
       );
       // The duplicate holds no lock: whatever it does, the queue only settles the first delivery.
+      queue.duplicates += 1;
       Promise.resolve()
         .then(() => processor.handler(snapshot(message)))
         .catch((error: unknown) =>
           this.log(
             `queue ${queue.name}: duplicate delivery of ${message.messageId} failed: ${ensureError(error).message}`,
           ),
-        );
+        )
+        .finally(() => {
+          queue.duplicates -= 1;
+          this.pump(queue);
+        });
     }
     if (this.chaos?.roll('lockLost'))
       setImmediate(() => {
@@ -462,7 +470,7 @@ export class InMemoryQueue implements QueueSender {
         (q) =>
           q.processor !== undefined &&
           !q.processor.stopping &&
-          (q.active.length > 0 || q.scheduled.size > 0 || q.inFlight.size > 0),
+          (q.active.length > 0 || q.scheduled.size > 0 || q.inFlight.size > 0 || q.duplicates > 0),
       );
     if (busy) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
