@@ -34,6 +34,8 @@ export interface ActContext {
  */
 export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined> {
   const { message, lease, backend, deps, options } = ctx;
+  // Mailbox calls end with the lease; table writes are conditional on it instead.
+  const mailbox: CallOptions = { abortSignal: lease.signal };
   const who = { profile: ctx.profile.name, backend: backend.kind };
   const earlier = lease.earlier?.action === message.action ? lease.earlier : undefined;
   const found = await backend.findMessages(
@@ -44,7 +46,7 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
       subject: message.subject,
       receivedAt: message.receivedAt,
     },
-    options,
+    mailbox,
   );
   const via = found.usedFallback
     ? ' (found by sender, subject and received time because the message id matched nothing)'
@@ -86,7 +88,8 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
       },
     };
   if (changesTheCopy.has(message.action)) {
-    const folders = items.map((i) => i.folderName ?? i.folderId);
+    // Both the name and the id: a restore goes by the id, the operator reads the name.
+    const folders = items.map((i) => (i.folderName ? `${i.folderName} (${i.folderId})` : i.folderId));
     if (
       !(await withStorageRetries(deps, () =>
         recordIntent(lease, { action: message.action, folders }, deps, options),
@@ -100,7 +103,7 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
   for (const [index, item] of targets.entries())
     outcomes.push(
       await backend.applyAction(message.recipient, item, actionFor(message.action, index), {
-        ...options,
+        ...mailbox,
         effect,
       }),
     );
@@ -111,11 +114,13 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
   const status = changed > 0 || earlier ? 'succeeded' : 'alreadyRemediated';
   // The backend's folder references (ids or well-known names) are what a restore needs; the row
   // shows the operator the folder names the copies were found in.
+  // After an earlier owner's intent, some copies may be gone or moved already: the intent recorded
+  // where all of them were before the first effect.
   const originalFolder = earlier?.folders
     ? list(earlier.folders)
     : list(outcomes.map((o) => o.originalFolder));
   const shownFolder = earlier?.folders
-    ? list(earlier.folders)
+    ? originalFolder
     : (list(items.map((i) => i.folderName)) ?? originalFolder);
   const quarantineLocation = list(outcomes.map((o) => o.quarantineLocation));
   // What the backend adds (e.g. that Exchange keeps a MIME import as a draft) belongs in the row too.

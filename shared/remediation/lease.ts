@@ -7,6 +7,9 @@ import {
 } from '../ports/results.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 import type { ActionName } from '../verdicts/schema.js';
+import { isConflict, withStorageRetries } from './storage.js';
+
+export { isConflict } from './storage.js';
 
 /** What a lease holder was about to do, written on the row before the first effect on the mailbox. */
 export interface Intent {
@@ -41,6 +44,7 @@ export interface LeaseDeps {
   store: ResultStore;
   now: () => Date;
   leaseMs: number;
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 /** Calls stop this long before the lease expires, so a takeover never overlaps them. */
@@ -70,7 +74,9 @@ export async function claimRow(
   options?: CallOptions,
 ): Promise<Claim> {
   for (let tries = 0; tries < 5; tries++) {
-    const current = await deps.store.getRemediation(message.verdictId, message.rowKey, options);
+    const current = await withStorageRetries(deps, () =>
+      deps.store.getRemediation(message.verdictId, message.rowKey, options),
+    );
     if (!current) return { kind: 'skipped', why: 'no such remediation row' };
     const row = current.value;
     if (isTerminal(row.status)) return { kind: 'skipped', why: `row is already ${row.status}` };
@@ -89,18 +95,20 @@ export async function claimRow(
       };
     const expiresAt = new Date(now.getTime() + deps.leaseMs);
     try {
-      const etag = await deps.store.updateRemediation(
-        message.verdictId,
-        message.rowKey,
-        {
-          status: 'inProgress',
-          attempts: Math.max(message.attempt, row.attempts),
-          leaseOwner: owner,
-          leaseExpiresAt: expiresAt.toISOString(),
-          updatedAt: now.toISOString(),
-        },
-        current.etag,
-        options,
+      const etag = await withStorageRetries(deps, () =>
+        deps.store.updateRemediation(
+          message.verdictId,
+          message.rowKey,
+          {
+            status: 'inProgress',
+            attempts: Math.max(message.attempt, row.attempts),
+            leaseOwner: owner,
+            leaseExpiresAt: expiresAt.toISOString(),
+            updatedAt: now.toISOString(),
+          },
+          current.etag,
+          options,
+        ),
       );
       const timeout = AbortSignal.timeout(Math.max(1, deps.leaseMs - safetyMarginMs));
       return {
@@ -169,9 +177,4 @@ export async function releaseLease(lease: Lease, deps: LeaseDeps, options?: Call
   await writeAsOwner(lease, { leaseExpiresAt: deps.now().toISOString() }, deps, options).catch(
     () => undefined,
   );
-}
-
-/** The store's conditional-write failure, told apart by name (it may come from another module copy). */
-export function isConflict(error: unknown): boolean {
-  return (error as { name?: unknown } | undefined)?.name === 'ConcurrencyConflictError';
 }

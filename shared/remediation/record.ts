@@ -1,7 +1,9 @@
-import { toClawbackError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { RemediatedCopy, RemediationPatch, TerminalStatus } from '../ports/results.js';
-import { isConflict, type Lease, type LeaseDeps, writeAsOwner } from './lease.js';
+import { type Lease, type LeaseDeps, writeAsOwner } from './lease.js';
+import { withStorageRetries } from './storage.js';
+
+export { isStorageStepError, withStorageRetries } from './storage.js';
 
 /** What happened to the row's copies, decided before anything is written. */
 export interface Outcome {
@@ -17,43 +19,6 @@ export type CrashPoint = 'afterAction' | 'afterRecord';
 export interface RecordDeps extends LeaseDeps {
   crash?: ((point: CrashPoint) => void) | undefined;
   log: (line: string) => void;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-const storageAttempts = 6;
-
-/**
- * A table write that still failed after its retries. It is not the mailbox's failure: it never
- * becomes the row's outcome, and the delivery is rescheduled instead.
- */
-export class StorageStepError extends Error {
-  override readonly name = 'StorageStepError';
-  constructor(cause: Error) {
-    super(`Table Storage kept failing: ${cause.message}`, { cause });
-  }
-}
-
-export function isStorageStepError(error: unknown): boolean {
-  return (error as { name?: unknown } | undefined)?.name === 'StorageStepError';
-}
-
-/**
- * Retries a table write that failed for a transient reason, with backoff. An outcome that already
- * happened in the mailbox is never turned into a failure by storage: after the last attempt the
- * error propagates, the delivery is rescheduled, and the next owner finds the effect again.
- */
-export async function withStorageRetries<T>(deps: RecordDeps, write: () => Promise<T>): Promise<T> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (caught) {
-      if (isConflict(caught)) throw caught;
-      const error = toClawbackError(caught);
-      if (!error.retryable || attempt >= storageAttempts) throw new StorageStepError(error);
-      await sleep(Math.round(50 * 2 ** (attempt - 1) * (0.5 + Math.random())));
-    }
-  }
 }
 
 /**

@@ -75,7 +75,7 @@ export async function remediate(
   if (claim.kind !== 'owned') return claim;
   const lease = claim.lease;
   try {
-    return await remediateLeased(message, lease, deps, record);
+    return await remediateLeased(message, lease, deps, record, options);
   } catch (error) {
     // A dead process releases nothing; anything else gives the row back for the rescheduled delivery.
     if (!isSimulatedCrash(error)) await releaseLease(lease, record);
@@ -88,8 +88,9 @@ async function remediateLeased(
   lease: Lease,
   deps: RemediateDeps,
   record: RecordDeps,
+  options: CallOptions | undefined,
 ): Promise<RemediateResult> {
-  const options: CallOptions = { abortSignal: lease.signal };
+  const mailbox: CallOptions = { abortSignal: lease.signal };
   const finish = async (outcome: Outcome): Promise<RemediateResult> =>
     (await finishRow(lease, outcome, record, options))
       ? { kind: 'done', status: outcome.status }
@@ -128,13 +129,22 @@ async function remediateLeased(
     let outcome: Outcome | undefined;
     try {
       outcome = previous
-        ? await restoreCopies({ message, lease, previous, who, backend, deps: record, options })
-        : await actOnCopies({ message, lease, profile, backend, deps: record, options });
+        ? await restoreCopies({
+            message,
+            lease,
+            previous,
+            who,
+            backend,
+            deps: record,
+            options: options ?? {},
+          })
+        : await actOnCopies({ message, lease, profile, backend, deps: record, options: options ?? {} });
     } catch (caught) {
-      if (isSimulatedCrash(caught) || isStorageStepError(caught)) throw caught;
+      // A call cut off by the lease's end is no verdict on the mailbox: the delivery is rescheduled.
+      if (isSimulatedCrash(caught) || isStorageStepError(caught) || lease.signal.aborted) throw caught;
       const error = toClawbackError(caught);
       if (error.code === 'InvalidMailbox' && deps.expandGroup && backend.expandRecipient && !previous) {
-        const expansion = await backend.expandRecipient(message.recipient, options).catch(() => undefined);
+        const expansion = await backend.expandRecipient(message.recipient, mailbox).catch(() => undefined);
         if (expansion?.kind === 'group') {
           const added = await deps.expandGroup(expansion.members, options);
           const name = expansion.displayName ? ` "${expansion.displayName}"` : '';

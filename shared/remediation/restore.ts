@@ -87,7 +87,7 @@ export async function restoreCopies(ctx: RestoreContext): Promise<Outcome | unde
       originalFolder: previous.originalFolder,
       quarantineLocation: previous.quarantineLocation,
     },
-    options,
+    { abortSignal: ctx.lease.signal },
   );
   deps.crash?.('afterAction');
   await withStorageRetries(deps, () =>

@@ -134,6 +134,8 @@ const restoreSources: Partial<Record<ActionName, string>> = {
 };
 const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
 const draftNote = 'Exchange stores a MIME import as a draft';
+/** Category on a quarantine copy naming the folder its original was in (the row's folder label). */
+const fromPrefix = 'Clawback from: ';
 /** Names the row whose forward (or quarantine copy) a message is. */
 const remediationHeader = 'X-Clawback-Remediation';
 
@@ -498,7 +500,7 @@ export class GraphMailBackend implements MailBackend {
         central,
         copy.id,
         folderId,
-        [...new Set([tag, copyTag])],
+        [...new Set([tag, copyTag, `${fromPrefix}${originalFolder}`])],
         item.isRead,
         options,
       );
@@ -594,7 +596,9 @@ export class GraphMailBackend implements MailBackend {
           ).then(([copies = []]) => copies),
       this.searchAll(
         mailbox,
-        [`${userPath(mailbox)}/messages?${messageSearchQuery(filter, `${messageSelect},isDraft`)}`],
+        [
+          `${userPath(mailbox)}/messages?${messageSearchQuery(filter, `${messageSelect},isDraft,categories`)}`,
+        ],
         options,
       ).then(([copies = []]) => copies),
     ]);
@@ -610,26 +614,30 @@ export class GraphMailBackend implements MailBackend {
         `No copy for ${mailbox} is in ${where} and none is in the mailbox; it may have been deleted from the quarantine mailbox.`,
       );
     }
-    const drafts = present.filter((m) => m.isDraft === true);
     let fellBack = 0;
     for (const [i, copy] of mine.entries()) {
       const copyPath = messagePathOf(central, copy.id);
+      // Each re-import is tagged with the quarantine copy it came from, so an attempt after an
+      // interrupted one adopts it instead of importing that copy again.
+      const restoreTag = restoreCategory(copy.id);
       const restored =
-        drafts.shift() ??
+        present.find((m) => m.categories?.includes(restoreTag)) ??
         (await this.importMime(mailbox, await this.mimeOf(central, copyPath, options), options));
-      if (copy.isRead !== undefined)
-        await this.call(
-          'restore update',
-          mailbox,
-          messagePathOf(mailbox, restored.id),
-          options,
-          (r) => r.patch({ isRead: copy.isRead }) as Promise<unknown>,
-        );
-      const { fellBack: inbox } = await this.moveBack(
+      await this.call(
+        'restore update',
         mailbox,
-        [{ id: restored.id, destination: pick(targets, i) }],
+        messagePathOf(mailbox, restored.id),
         options,
+        (r) =>
+          r.patch({
+            categories: [restoreTag],
+            ...(copy.isRead === undefined ? {} : { isRead: copy.isRead }),
+          }) as Promise<unknown>,
       );
+      // The folder each copy came from travels on the copy; older copies go by the row's list.
+      const from = copy.categories?.find((c) => c.startsWith(fromPrefix))?.slice(fromPrefix.length);
+      const destination = folderDestinations(from)[0] ?? pick(targets, i);
+      const { fellBack: inbox } = await this.moveBack(mailbox, [{ id: restored.id, destination }], options);
       fellBack += inbox;
       await this.removing('', '', () =>
         this.call(
@@ -1350,6 +1358,11 @@ function quarantineCategory(mailbox: string): string {
 }
 
 /** The Graph error code behind a translated error (e.g. ErrorFolderExists), when there was one. */
+/** Tags a copy restored from the central mailbox with the quarantine copy it was imported from. */
+function restoreCategory(copyId: string): string {
+  return `clawback-restore:${createHash('sha256').update(copyId).digest('hex').slice(0, 16)}`;
+}
+
 /** Tags a quarantine copy with the row and the original item it was imported from. */
 function copyCategory(rowKey: string, itemId: string): string {
   return `clawback-copy:${createHash('sha256').update(`${rowKey}|${itemId}`).digest('hex').slice(0, 16)}`;
