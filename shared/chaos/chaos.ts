@@ -67,10 +67,11 @@ export function createChaos(faults: Partial<Record<ChaosFault, number>>, seed: n
 }
 
 /** The crash hook the remediation use case calls after its action and after its row write. */
-export function chaosCrash(chaos: Chaos): (point: 'afterAction' | 'afterRecord') => void {
+export function chaosCrash(chaos: Chaos): (point: string) => void {
   return (point) => {
-    const fault = point === 'afterAction' ? 'crashAfterAction' : 'crashAfterRecord';
-    if (chaos.roll(fault)) throw new SimulatedCrash(`chaos: ${fault}`);
+    const fault =
+      point === 'afterAction' ? 'crashAfterAction' : point === 'afterRecord' ? 'crashAfterRecord' : undefined;
+    if (fault && chaos.roll(fault)) throw new SimulatedCrash(`chaos: ${fault}`);
   };
 }
 

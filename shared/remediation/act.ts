@@ -97,6 +97,7 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
     )
       return undefined;
   }
+  deps.crash?.('afterIntent');
   const effect = { key: `${message.verdictId}|${message.rowKey}`, recovering: earlier !== undefined };
   const outcomes: ActionOutcome[] = [];
   const targets = message.action === 'forward' ? items.slice(0, 1) : items;

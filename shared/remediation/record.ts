@@ -13,8 +13,11 @@ export interface Outcome {
   copy?: RemediatedCopy | undefined;
 }
 
-/** Where a fault may be injected (SPEC §6 chaos): a simulated process death at that point. */
-export type CrashPoint = 'afterAction' | 'afterRecord';
+/**
+ * Where a simulated process death may be injected: after the lease, after the intent, after the
+ * mailbox action (SPEC §6 `crashAfterAction`), after the row write (`crashAfterRecord`).
+ */
+export type CrashPoint = 'afterClaim' | 'afterIntent' | 'afterAction' | 'afterRecord';
 
 export interface RecordDeps extends LeaseDeps {
   crash?: ((point: CrashPoint) => void) | undefined;

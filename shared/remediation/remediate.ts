@@ -74,6 +74,7 @@ export async function remediate(
   const claim = await claimRow(message, deps.owner ?? randomUUID(), record, options);
   if (claim.kind !== 'owned') return claim;
   const lease = claim.lease;
+  record.crash?.('afterClaim');
   try {
     return await remediateLeased(message, lease, deps, record, options);
   } catch (error) {
