@@ -1,3 +1,4 @@
+import { isSimulatedCrash } from '../chaos/crash.js';
 import { toClawbackError } from '../errors.js';
 
 export interface StorageRetryDeps {
@@ -32,7 +33,7 @@ export async function withStorageRetries<T>(deps: StorageRetryDeps, write: () =>
     try {
       return await write();
     } catch (caught) {
-      if (isConflict(caught)) throw caught;
+      if (isConflict(caught) || isSimulatedCrash(caught)) throw caught;
       const error = toClawbackError(caught);
       if (!error.retryable || attempt >= storageAttempts) throw new StorageStepError(error);
       await sleep(Math.round(50 * 2 ** (attempt - 1) * (0.5 + Math.random())));
