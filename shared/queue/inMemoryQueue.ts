@@ -2,95 +2,28 @@ import { isSimulatedCrash } from '../chaos/crash.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
+import {
+  type DeadLetteredMessage,
+  type InMemoryQueueOptions,
+  type Lock,
+  type MessageHandler,
+  type ProcessOptions,
+  type Processor,
+  type QueueState,
+  type QueueStats,
+  roundTripJson,
+  snapshot,
+  type StoredMessage,
+} from './inMemoryMessages.js';
 
-/** What a handler receives: the fields a Service Bus trigger exposes as trigger metadata. */
-export interface ReceivedMessage {
-  body: unknown;
-  messageId: string;
-  sessionId?: string;
-  deliveryCount: number;
-  enqueuedTimeUtc: Date;
-  scheduledEnqueueTimeUtc?: Date;
-}
-
-export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
-
-export interface DeadLetteredMessage extends ReceivedMessage {
-  deadLetterReason: string;
-  deadLetterErrorDescription: string;
-}
-
-export interface InMemoryQueueOptions {
-  /** Deliveries before a message is dead-lettered (Service Bus `maxDeliveryCount`). Default 10. */
-  maxDeliveryCount?: number;
-  /** A handler still running after this loses its lock and the message is redelivered. Default 60000. */
-  lockDurationMs?: number;
-  /** A messageId seen within this window is dropped on send. Default 10 minutes. */
-  duplicateDetectionWindowMs?: number;
-  log?: (line: string) => void;
-  now?: () => number;
-  /**
-   * Fault injection (SPEC §6): `redeliver` hands a delivery to a second handler at the same time;
-   * `lockLost` expires the lock while the handler runs, so another delivery starts.
-   */
-  chaos?: { roll(fault: 'redeliver' | 'lockLost'): boolean } | undefined;
-}
-
-export interface ProcessOptions {
-  sessions: boolean;
-  /** Handlers running at once; on a session queue also the number of sessions served at once. Default 16. */
-  maxConcurrentCalls?: number;
-}
-
-export interface QueueStats {
-  active: number;
-  scheduled: number;
-  inFlight: number;
-  deadLettered: number;
-  completed: number;
-}
-
-interface StoredMessage {
-  body: unknown;
-  messageId: string;
-  sessionId: string | undefined;
-  deliveryCount: number;
-  enqueuedTimeUtc: Date;
-  scheduledEnqueueTimeUtc: Date | undefined;
-  /** Position in the queue; kept across abandon so a redelivered message keeps its place in its session. */
-  order: number;
-}
-
-interface Lock {
-  message: StoredMessage;
-  timer: NodeJS.Timeout;
-  lost: boolean;
-}
-
-interface Processor {
-  handler: MessageHandler;
-  maxConcurrentCalls: number;
-  running: number;
-  stopping: boolean;
-}
-
-interface QueueState {
-  name: string;
-  sessions: boolean | undefined;
-  active: StoredMessage[];
-  scheduled: Map<StoredMessage, NodeJS.Timeout>;
-  inFlight: Set<Lock>;
-  /** Chaos duplicates still running: they hold no lock, but the queue is not idle while they run. */
-  duplicates: number;
-  lockedSessions: Set<string>;
-  deadLettered: DeadLetteredMessage[];
-  completed: number;
-  /** messageId -> time it was accepted, oldest first (insertion order), for duplicate detection. */
-  seen: Map<string, number>;
-  processor: Processor | undefined;
-  /** Resolved when no message of this queue is locked any more (a stopping processor waits on them). */
-  drainWaiters: (() => void)[];
-}
+export type {
+  DeadLetteredMessage,
+  InMemoryQueueOptions,
+  MessageHandler,
+  ProcessOptions,
+  QueueStats,
+  ReceivedMessage,
+} from './inMemoryMessages.js';
 
 /**
  * A queue with the Service Bus semantics the functions rely on — peek-lock, delivery count,
@@ -215,24 +148,8 @@ export class InMemoryQueue implements QueueSender {
   }
 
   private accept(queueName: string, messages: OutgoingMessage[], options: CallOptions): void {
-    if (options.abortSignal?.aborted) {
-      throw new ClawbackError(
-        'ConnectionError',
-        'Service Bus did not accept the message: the operation was aborted.',
-        {
-          retryable: true,
-        },
-      );
-    }
-    if (this.closed) {
-      throw new ClawbackError(
-        'ConnectionError',
-        'Service Bus did not accept the message: the queue is closed.',
-        {
-          retryable: true,
-        },
-      );
-    }
+    if (options.abortSignal?.aborted) throw notAccepted('the operation was aborted');
+    if (this.closed) throw notAccepted('the queue is closed');
     if (this.refusal) throw this.refusal;
     const queue = this.queue(queueName);
     if (queue.sessions === true) {
@@ -365,9 +282,7 @@ export class InMemoryQueue implements QueueSender {
         (error: unknown) => this.settle(queue, processor, lock, ensureError(error)),
       );
     if (this.chaos?.roll('redeliver')) {
-      this.log(
-        `queue ${queue.name}: chaos: message ${message.messageId} delivered a second time, concurrently`,
-      );
+      this.log(`queue ${queue.name}: chaos: message ${message.messageId} delivered twice at once`);
       // The duplicate holds no lock: whatever it does, the queue only settles the first delivery.
       queue.duplicates += 1;
       Promise.resolve()
@@ -385,9 +300,7 @@ export class InMemoryQueue implements QueueSender {
     if (this.chaos?.roll('lockLost'))
       setImmediate(() => {
         if (!queue.inFlight.has(lock)) return;
-        this.log(
-          `queue ${queue.name}: chaos: the lock on message ${message.messageId} is lost while its handler runs`,
-        );
+        this.log(`queue ${queue.name}: chaos: lost the lock on message ${message.messageId}`);
         clearTimeout(lock.timer);
         this.expireLock(queue, lock);
       });
@@ -477,21 +390,8 @@ export class InMemoryQueue implements QueueSender {
   }
 }
 
-function snapshot(message: StoredMessage): ReceivedMessage {
-  const received: ReceivedMessage = {
-    body: roundTripJson(message.body),
-    messageId: message.messageId,
-    deliveryCount: message.deliveryCount,
-    enqueuedTimeUtc: new Date(message.enqueuedTimeUtc),
-  };
-  if (message.sessionId !== undefined) received.sessionId = message.sessionId;
-  if (message.scheduledEnqueueTimeUtc)
-    received.scheduledEnqueueTimeUtc = new Date(message.scheduledEnqueueTimeUtc);
-  return received;
-}
-
-/** What survives the wire: Service Bus carries the body as JSON bytes. */
-function roundTripJson(body: unknown): unknown {
-  const text = JSON.stringify(body);
-  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+function notAccepted(why: string): ClawbackError {
+  return new ClawbackError('ConnectionError', `Service Bus did not accept the message: ${why}.`, {
+    retryable: true,
+  });
 }
