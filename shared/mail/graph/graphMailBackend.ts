@@ -333,8 +333,14 @@ export class GraphMailBackend implements MailBackend {
         originalFolder: previous.originalFolder,
         detail: `the copies left ${source.label} before they could be moved back`,
       };
+    const missed = inSource.length - moved;
     return {
       status: 'succeeded',
+      ...(missed > 0
+        ? {
+            notRestored: `${missed} of ${inSource.length} ${plural(inSource.length)} left ${source.label} (moved or deleted by someone else) before ${missed === 1 ? 'it' : 'they'} could be moved back`,
+          }
+        : {}),
       originalFolder: previous.originalFolder,
       quarantineLocation: previous.quarantineLocation,
       detail: `moved ${moved} ${plural(moved)} from ${source.label} back to ${targets.join(', ')}${unrecorded}${fellBack > 0 ? `; ${fellBack} went to the Inbox because the original folder no longer exists` : ''}`,
