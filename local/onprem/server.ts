@@ -179,6 +179,11 @@ export class FakeEwsServer {
         { id: 'archivemsgfolderroot', name: 'Top of Information Store', parent: 'archiveroot' },
       );
       defs.push({ id: 'archiveinbox', name: 'Inbox', parent: 'archivemsgfolderroot' });
+      // The archive has its own dumpster: a copy soft-deleted in the archive goes there, not to the primary's.
+      defs.push(
+        { id: 'archiverecoverableitemsroot', name: 'Recoverable Items', parent: 'archiveroot' },
+        { id: 'archiverecoverableitemsdeletions', name: 'Deletions', parent: 'archiverecoverableitemsroot' },
+      );
     }
     for (const def of defs) {
       const id = this.newId('FOLDER');
@@ -653,11 +658,16 @@ export class FakeEwsServer {
           item.purged = true;
           item.folderId = this.folderIdOf(item.mailbox, 'recoverableitemspurges');
         } else {
+          const archived = mode === 'SoftDelete' && this.inArchive(item.folderId);
           this.relocate(
             item,
             this.folderIdOf(
               item.mailbox,
-              mode === 'SoftDelete' ? 'recoverableitemsdeletions' : 'deleteditems',
+              archived
+                ? 'archiverecoverableitemsdeletions'
+                : mode === 'SoftDelete'
+                  ? 'recoverableitemsdeletions'
+                  : 'deleteditems',
             ),
           );
         }
@@ -806,6 +816,13 @@ export class FakeEwsServer {
   }
 
   /** Moves an item; like Exchange, the moved item gets a new id. */
+  /** Whether a folder lies under the In-Place Archive's root. */
+  private inArchive(folderId: string): boolean {
+    for (let folder = this.folders.get(folderId); folder; folder = this.folders.get(folder.parentId ?? ''))
+      if (folder.distinguished === 'archiveroot') return true;
+    return false;
+  }
+
   private relocate(item: FakeMessage, folderId: string): FakeMessage {
     const destination = this.folders.get(folderId);
     this.items.delete(item.id);

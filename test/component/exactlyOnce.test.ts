@@ -148,7 +148,10 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-async function setUp(backend: Backend): Promise<void> {
+async function setUp(
+  backend: Backend,
+  profile: ConfigDocumentInput['profiles'][number] = backend.profile(),
+): Promise<void> {
   const queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   services = testServices({
@@ -162,9 +165,12 @@ async function setUp(backend: Backend): Promise<void> {
   });
   config = configDocument({
     settings: { maxAttempts: 3 },
-    profiles: [backend.profile()],
+    profiles: [profile],
     domains: { 'contoso.com': 'online' },
-    policies: [{ verdict: 'malicious', action: 'hardDelete' }],
+    policies: [
+      { verdict: 'malicious', action: 'hardDelete' },
+      { verdict: 'clean', action: 'restore' },
+    ],
     forwardTo: 'soc@contoso.com',
   });
   await services.configStore.put(config);
@@ -273,5 +279,34 @@ describe('a Graph forward whose send failed', () => {
     const drafts = tenant.mailbox(alice).messages.filter((m) => m.isDraft);
     expect(drafts).toEqual([]);
     expect(await pipeline.row(verdictId, message)).toMatchObject({ status: 'succeeded', reason: undefined });
+  });
+});
+
+describe('an EWS restore of a copy soft-deleted from the In-Place Archive', () => {
+  const carol = 'carol@contoso.com';
+  const ews = backends[1] as Backend;
+  beforeAll(async () => {
+    exchange.addMailbox(carol, { archive: true });
+    await setUp(ews, { ...ews.profile(), searchArchive: true } as ConfigDocumentInput['profiles'][number]);
+  });
+
+  it("finds the copy in the archive's Recoverable Items and puts it back in its archive folder", async () => {
+    sequence += 1;
+    const internetMessageId = `<archived-${sequence}.${Date.now()}@evil.example>`;
+    exchange.addMessage(carol, { internetMessageId, subject: 'Invoice', folder: 'archiveinbox' });
+    const where = () =>
+      exchange.copiesOf(carol, internetMessageId).map((m) => exchange.folder(m.folderId)?.distinguished);
+    const messages = [{ internetMessageId, recipients: [carol] }];
+
+    const removed = await pipeline.fanOut(VerdictChangeMother.malicious({ action: 'softDelete', messages }));
+    await remediate(removed.messages[0] as RemediationMessage, deps());
+    expect(where()).toEqual(['archiverecoverableitemsdeletions']);
+
+    const clean = await pipeline.fanOut(
+      VerdictChangeMother.malicious({ verdict: 'clean', previousVerdict: 'malicious', messages }),
+    );
+    const restored = await remediate(clean.messages[0] as RemediationMessage, deps());
+    expect(restored).toMatchObject({ kind: 'done', status: 'succeeded' });
+    expect(where()).toEqual(['archiveinbox']);
   });
 });

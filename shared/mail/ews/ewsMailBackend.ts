@@ -86,6 +86,12 @@ export type EwsMailBackend = MailBackend & {
   readonly kind: 'ews';
   /** Members (lower-case SMTP addresses) of a distribution list, nested lists expanded, cycle-safe. */
   expandDistributionList(address: string, options?: CallOptions): Promise<string[]>;
+  /** `dumpsters`: search Recoverable Items (the archive's too) whatever the profile says, as a restore must. */
+  findMessages(
+    mailbox: string,
+    criteria: FindCriteria,
+    options?: CallOptions & { dumpsters?: boolean | undefined },
+  ): Promise<FindResult>;
 };
 
 /** PR_INTERNET_MESSAGE_ID. */
@@ -332,14 +338,22 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     return found;
   }
 
-  async function mailboxFolders(session: Session, options?: CallOptions): Promise<FolderTarget[]> {
+  /**
+   * The folders a search covers. A restore (`dumpsters`) always looks in Recoverable Items, the
+   * archive's included, since that is where a soft-deleted copy waits to be put back.
+   */
+  async function mailboxFolders(
+    session: Session,
+    options?: CallOptions,
+    dumpsters = profile.searchRecoverableItems,
+  ): Promise<FolderTarget[]> {
     const targets = await listFolders(
       session,
       wellKnownFolder(session, WellKnownFolderName.MsgFolderRoot),
       '',
       options,
     );
-    if (profile.searchRecoverableItems) {
+    if (dumpsters) {
       targets.push({
         id: wellKnownFolder(session, WellKnownFolderName.RecoverableItemsDeletions),
         name: 'Recoverable Items\\Deletions',
@@ -355,6 +369,11 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
             options,
           )),
         );
+        if (dumpsters)
+          targets.push({
+            id: wellKnownFolder(session, WellKnownFolderName.ArchiveRecoverableItemsDeletions),
+            name: 'Archive\\Recoverable Items\\Deletions',
+          });
       } catch (error) {
         // A mailbox without an In-Place Archive answers ErrorFolderNotFound: nothing more to search.
         if (!(isClawbackError(error) && responseCodeOf(error) === 'ErrorFolderNotFound')) throw error;
@@ -873,10 +892,14 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
   const backend: EwsMailBackend = {
     kind: 'ews',
 
-    async findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult> {
+    async findMessages(
+      mailbox: string,
+      criteria: FindCriteria,
+      options?: CallOptions & { dumpsters?: boolean | undefined },
+    ): Promise<FindResult> {
       const creds = await credentials(options);
       const session = open(mailbox, creds);
-      const targets = await mailboxFolders(session, options);
+      const targets = await mailboxFolders(session, options, options?.dumpsters);
       const byId = new SearchFilter.IsEqualTo(
         internetMessageIdProperty,
         escapeXml(criteria.internetMessageId),
@@ -1012,8 +1035,8 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
 
     /**
      * Each copy found is moved back to the folder stamped on it when it was moved; copies already
-     * there count as alreadyRemediated. Soft-deleted copies are found only when the profile searches
-     * Recoverable Items (`searchRecoverableItems`).
+     * there count as alreadyRemediated. Soft-deleted copies are looked for in Recoverable Items, and
+     * with `searchArchive` in the archive's Recoverable Items too.
      */
     async restoreMessage(
       mailbox: string,
@@ -1024,7 +1047,7 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
       const found = await backend.findMessages(
         mailbox,
         { internetMessageId: criteria.internetMessageId },
-        options,
+        { ...options, dumpsters: true },
       );
       if (found.items.length === 0)
         throw new ClawbackError(
