@@ -24,6 +24,7 @@ import { configDocument, graphProfile, testServices } from '../support/services.
  */
 
 const alice = 'alice@contoso.com';
+const central = 'quarantine@contoso.com';
 const appCert = createAppCertificate('clawback-exactly-once-test');
 const ewsPassword = 'Ews-p@ss&<word>';
 const secrets: SecretSource = {
@@ -132,7 +133,7 @@ beforeAll(async () => {
         certificatePem: appCert.certPem,
       },
     ],
-    mailboxes: [{ address: alice }, { address: 'soc@contoso.com' }],
+    mailboxes: [{ address: alice }, { address: 'soc@contoso.com' }, { address: central }],
   });
   exchange = await FakeEwsServer.start({
     auth: 'ntlm',
@@ -140,6 +141,7 @@ beforeAll(async () => {
     password: ewsPassword,
   });
   exchange.addMailbox(alice);
+  exchange.addMailbox(central);
 });
 afterAll(async () => {
   useServices(undefined);
@@ -309,4 +311,53 @@ describe('an EWS restore of a copy soft-deleted from the In-Place Archive', () =
     expect(restored).toMatchObject({ kind: 'done', status: 'succeeded' });
     expect(where()).toEqual(['archiveinbox']);
   });
+});
+
+/** Quarantine copies of the message held in the central mailbox, outside its Recoverable Items. */
+function held(backend: Backend, internetMessageId: string): number {
+  if (backend.kind === 'ews') return exchange.copiesOf(central, internetMessageId).length;
+  const state = tenant.mailbox(central);
+  const dumpster = new Set(
+    state.folders.filter((f) => f.wellKnownName?.startsWith('recoverableitems')).map((f) => f.id),
+  );
+  return state.messages.filter((m) => m.internetMessageId === internetMessageId && !dumpster.has(m.folderId))
+    .length;
+}
+
+describe.each(backends)('quarantine to the central mailbox through the $kind backend', (backend) => {
+  beforeAll(() =>
+    setUp(backend, {
+      ...backend.profile(),
+      quarantineTarget: 'mailbox',
+      quarantineMailbox: central,
+    }),
+  );
+
+  it.each(['none', 'afterIntent', 'afterAction'] as const)(
+    'holds one copy per original copy after duplicates and a crash (%s), and the clean verdict brings every one back',
+    async (point) => {
+      const { internetMessageId, message } = await arrange(backend, 'quarantine');
+      if (point !== 'none')
+        await expect(remediate(message, deps({ crash: crashAt(point) }))).rejects.toThrow(/test crash/);
+      await Promise.all([1, 2].map(() => remediate(message, deps({ now: later }))));
+      expect(held(backend, internetMessageId)).toBe(2);
+      const visible = backend.locations(internetMessageId).filter((f) => !f.startsWith('recoverableitems'));
+      expect(visible).toEqual([]);
+
+      const clean = await pipeline.fanOut(
+        VerdictChangeMother.malicious({
+          verdict: 'clean',
+          previousVerdict: 'malicious',
+          messages: [{ internetMessageId, recipients: [alice] }],
+        }),
+      );
+      const restore = clean.messages[0] as RemediationMessage;
+      await expect(remediate(restore, deps({ crash: crashAt('afterAction') }))).rejects.toThrow(/test crash/);
+      await Promise.all([1, 2].map(() => remediate(restore, deps({ now: later }))));
+      expect(held(backend, internetMessageId)).toBe(0);
+      const back = backend.locations(internetMessageId).filter((f) => !f.startsWith('recoverableitems'));
+      expect(back).toHaveLength(2);
+      expect(await pipeline.row(clean.verdictId, restore)).toMatchObject({ status: 'succeeded' });
+    },
+  );
 });

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import {
   AffectedTaskOccurrence,
   BasePropertySet,
@@ -104,6 +106,15 @@ const hiddenProperty = new ExtendedPropertyDefinition(0x10f4, MapiPropertyType.B
 const originalFolderProperty = new ExtendedPropertyDefinition(
   DefaultExtendedPropertySet.PublicStrings,
   'ClawbackOriginalFolderId',
+  MapiPropertyType.String,
+);
+/**
+ * Names the copy an import came from (a hash of its item id): one quarantine copy per original copy,
+ * one restored copy per quarantine copy, and a retry finds the import instead of making another.
+ */
+const importedFromProperty = new ExtendedPropertyDefinition(
+  DefaultExtendedPropertySet.PublicStrings,
+  'ClawbackImportedFrom',
   MapiPropertyType.String,
 );
 /** Set before a forward is sent, so a redelivered message never forwards twice. */
@@ -657,10 +668,10 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
   async function holdsCopy(
     session: Session,
     folderId: string,
-    internetMessageId: string,
+    sourceId: string,
     options?: CallOptions,
   ): Promise<boolean> {
-    const filter = new SearchFilter.IsEqualTo(internetMessageIdProperty, escapeXml(internetMessageId));
+    const filter = new SearchFilter.IsEqualTo(importedFromProperty, sourceKey(sourceId));
     const page = await call(
       session,
       { operation: 'FindItem' },
@@ -707,9 +718,18 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     const folder = await ensureFolderPath(quarantine, path, false, options);
     const location = `${quarantineMailbox}/${path.join('/')}`;
     // A copy left by an earlier attempt that failed before deleting the original is not imported twice.
-    if (!(await holdsCopy(quarantine, folder, item.internetMessageId, options))) {
+    if (!(await holdsCopy(quarantine, folder, item.id, options))) {
       const stampedMime = withHeader(mime, header, `${mailbox}; ${new Date().toISOString()}`);
-      await importMime(quarantine, folder, stampedMime, [[originalFolderProperty, originalFolder]], options);
+      await importMime(
+        quarantine,
+        folder,
+        stampedMime,
+        [
+          [originalFolderProperty, originalFolder],
+          [importedFromProperty, sourceKey(item.id)],
+        ],
+        options,
+      );
     }
     await deleteOp(session, DeleteMode.HardDelete, options)(new ItemId(escapeXml(item.id)));
     return { status: 'succeeded', originalFolder, quarantineLocation: location };
@@ -738,12 +758,13 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
       (await wellKnownId(session, WellKnownFolderName.Inbox, options));
     const restoredMime = withHeader(mime, header, `${mailbox}; ${new Date().toISOString()}`);
     try {
-      if (!(await holdsCopy(session, target, item.internetMessageId, options)))
-        await importMime(session, target, restoredMime, [], options);
+      if (!(await holdsCopy(session, target, id, options)))
+        await importMime(session, target, restoredMime, [[importedFromProperty, sourceKey(id)]], options);
     } catch (error) {
       if (!(isClawbackError(error) && folderGoneCodes.has(responseCodeOf(error) ?? ''))) throw error;
       target = await wellKnownId(session, WellKnownFolderName.Inbox, options);
-      await importMime(session, target, restoredMime, [], options);
+      if (!(await holdsCopy(session, target, id, options)))
+        await importMime(session, target, restoredMime, [[importedFromProperty, sourceKey(id)]], options);
     }
     await deleteOp(quarantine, DeleteMode.HardDelete, options)(new ItemId(escapeXml(id)));
     return {
@@ -1084,6 +1105,10 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     },
   };
   return backend;
+}
+
+function sourceKey(itemId: string): string {
+  return createHash('sha256').update(itemId).digest('hex').slice(0, 32);
 }
 
 /** Sender + subject within a day either side of the received time, for ids a gateway rewrote. */
