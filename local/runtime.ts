@@ -130,6 +130,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const log = options.log;
   const stops: (() => Promise<void>)[] = [];
   try {
+    const chaos =
+      'chaos' in options
+        ? options.chaos
+        : parseChaos(process.env.CLAWBACK_CHAOS, process.env.CLAWBACK_CHAOS_SEED);
+    log(
+      chaos
+        ? `chaos       active faults: ${chaos.describe()}; see docs/chaos.md`
+        : 'chaos       off (set CLAWBACK_CHAOS to inject faults; see docs/chaos.md)',
+    );
     const azurite = await startAzurite({
       port: options.tablePort,
       ...(options.persistTables ? { dataDir: path.join(options.dataDir, 'azurite') } : {}),
@@ -170,15 +179,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       CLAWBACK_TABLES_CONNECTION: azurite.connectionString,
     };
     const settings = loadSettings(env);
-    const chaos =
-      'chaos' in options
-        ? options.chaos
-        : parseChaos(process.env.CLAWBACK_CHAOS, process.env.CLAWBACK_CHAOS_SEED);
-    log(
-      chaos
-        ? `chaos       active faults: ${chaos.describe()}; see docs/chaos.md`
-        : 'chaos       off (set CLAWBACK_CHAOS to inject faults; see docs/chaos.md)',
-    );
     const queue = new InMemoryQueue({
       log: (line) => log(`queue       ${line}`),
       lockDurationMs: options.lockDurationMs ?? (chaos ? 5000 : 60_000),
