@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient } from '@azure/core-rest-pipeline';
 
+import type { Chaos } from './chaos/chaos.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
@@ -31,6 +32,10 @@ export interface Services {
   identityHttpClient?: HttpClient | undefined;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
+  /** Fault injection, set only by the local runtime when CLAWBACK_CHAOS asks for it. */
+  chaos?: Chaos | undefined;
+  /** How long a remediation holds its row's lease (default 5 minutes); the local runtime shortens it. */
+  leaseMs?: number | undefined;
 }
 
 let current: Services | undefined;

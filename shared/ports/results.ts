@@ -90,6 +90,14 @@ export interface RemediationRecord {
   derivedFrom?: string | undefined;
   updatedAt: string;
   completedAt?: string | undefined;
+  /** The delivery that holds the row (its invocation id) and until when; no mailbox call without it. */
+  leaseOwner?: string | undefined;
+  leaseExpiresAt?: string | undefined;
+  /**
+   * What the lease holder was about to do (JSON, written before any non-idempotent effect): a later
+   * owner reads it to find the effect instead of repeating it.
+   */
+  intent?: string | undefined;
 }
 
 export interface Versioned<T> {
