@@ -1,5 +1,5 @@
-import type { Agent } from 'node:https';
 import { createHash } from 'node:crypto';
+import type { Agent } from 'node:https';
 
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
