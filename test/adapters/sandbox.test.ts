@@ -1,8 +1,9 @@
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import https from 'node:https';
-import tls from 'node:tls';
 
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import { ClientCertificateCredential } from '@azure/identity';
+import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -401,12 +402,22 @@ describe('sandbox tenant: certificates', () => {
   });
 
   it('makes app certificates whose PFX and PEM bundle hold the same key and certificate', () => {
-    const context = tls.createSecureContext({
-      pfx: Buffer.from(appCert.pfxBase64, 'base64'),
-      passphrase: '',
-    });
-
-    expect(context).toBeDefined();
+    const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.decode64(appCert.pfxBase64)), '');
+    const certBag = forge.pki.oids.certBag ?? '';
+    const keyBag = forge.pki.oids.pkcs8ShroudedKeyBag ?? '';
+    const certs = p12.getBags({ bagType: certBag })[certBag] ?? [];
+    const keys = p12.getBags({ bagType: keyBag })[keyBag] ?? [];
+    expect(certs).toHaveLength(1);
+    expect(keys).toHaveLength(1);
+    const [certEntry] = certs;
+    const [keyEntry] = keys;
+    if (!certEntry?.cert || !keyEntry?.key) throw new Error('the PFX holds no certificate or key');
+    const pfxCert = new X509Certificate(forge.pki.certificateToPem(certEntry.cert));
+    expect(pfxCert.fingerprint256).toBe(new X509Certificate(appCert.certPem).fingerprint256);
+    const publicOf = (pem: string) =>
+      createPublicKey(createPrivateKey(pem)).export({ type: 'spki', format: 'pem' });
+    expect(publicOf(forge.pki.privateKeyToPem(keyEntry.key))).toBe(publicOf(appCert.pemBundle));
+    expect(pfxCert.checkPrivateKey(createPrivateKey(appCert.pemBundle))).toBe(true);
     expect(appCert.pemBundle.indexOf('-----BEGIN PRIVATE KEY-----')).toBe(0);
     expect(appCert.pemBundle).toContain(appCert.certPem);
   });
