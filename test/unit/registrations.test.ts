@@ -1,7 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { routeMatcher } from '../../local/functionsHost.js';
-import { queues, routes, serviceBusConnection, timers } from '../../shared/bindings.js';
+import { routes } from '../../shared/bindings.js';
 import { registerAllFunctions } from '../support/runtime.js';
 
 describe('function registrations (what the Azure Functions host receives)', () => {
@@ -61,10 +64,18 @@ describe('function registrations (what the Azure Functions host receives)', () =
       expect(byName.get(http)?.bindings.$return).toMatchObject({ type: 'http', direction: 'out' });
   });
 
-  it('takes routes, queue names and the connection setting from the one definition in shared/bindings', () => {
-    expect(routes.ingestVerdict.route).toBe('verdicts');
-    expect(queues.remediations).toEqual({ name: 'remediations', sessions: true });
-    expect(serviceBusConnection).toBe('ServiceBusConnection');
+  it('takes routes, queue names and the connection setting from the one definition in shared/bindings: no trigger spells one out', () => {
+    const dir = path.resolve(__dirname, '../../functions');
+    const literal = /\b(route|queueName|connection|schedule)\s*:\s*['"`]/;
+    const offenders = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts'))
+      .flatMap((f) =>
+        readFileSync(path.join(dir, f), 'utf8')
+          .split('\n')
+          .map((line, n) => ({ where: `${f}:${n + 1}`, line }))
+          .filter(({ line }) => literal.test(line)),
+      );
+    expect(offenders).toEqual([]);
   });
 
   it('matches route templates with parameters the way the host does', () => {
