@@ -1,4 +1,4 @@
-import { ClawbackError, ensureError, isClawbackError } from '../../errors.js';
+import { ClawbackError, ensureError, isClawbackError, isError } from '../../errors.js';
 
 /** What the failing call was doing; every field that is known makes the detail more actionable. */
 export interface GraphErrorContext {
@@ -19,6 +19,16 @@ export class GraphTimeoutError extends Error {
   constructor(readonly timeoutSeconds: number) {
     super(`Graph did not answer within ${timeoutSeconds} s`);
   }
+}
+
+/** Detects the timeout middleware's error by name, so it works across module copies. */
+export function isGraphTimeoutError(value: unknown): value is GraphTimeoutError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { name?: unknown }).name === 'GraphTimeoutError' &&
+    typeof (value as { timeoutSeconds?: unknown }).timeoutSeconds === 'number'
+  );
 }
 
 const invalidMailboxCodes = new Set([
@@ -248,7 +258,7 @@ function findTransportCode(error: unknown): string | undefined {
       return code;
     current = (current as { cause?: unknown }).cause;
   }
-  const text = error instanceof Error ? error.message : '';
+  const text = isError(error) ? error.message : '';
   const match =
     /\b(ENOTFOUND|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|CERT_[A-Z_]+|UNABLE_TO_[A-Z_]+|SELF_SIGNED_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT)\b/.exec(
       text,
@@ -279,7 +289,7 @@ function translateTransportError(error: Error, context: GraphErrorContext): Claw
   const host = hostOf(context.graphEndpoint) ?? hostOf(context.authorityHost) ?? 'Graph';
   const options = { retryable: true, cause: error };
   if (error.name === 'GraphTimeoutError' || error.name === 'TimeoutError') {
-    const seconds = error instanceof GraphTimeoutError ? error.timeoutSeconds : context.timeoutSeconds;
+    const seconds = isGraphTimeoutError(error) ? error.timeoutSeconds : context.timeoutSeconds;
     return new ClawbackError(
       'ConnectionError',
       `Graph did not answer within ${seconds ?? '?'} s during ${context.operation}.`,

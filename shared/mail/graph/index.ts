@@ -18,7 +18,13 @@ export {
   isPublicAuthority,
   resolveGraphEndpoints,
 } from './credentials.js';
-export { type GraphErrorContext, GraphTimeoutError, parseRetryAfter, translateGraphError } from './errors.js';
+export {
+  type GraphErrorContext,
+  GraphTimeoutError,
+  isGraphTimeoutError,
+  parseRetryAfter,
+  translateGraphError,
+} from './errors.js';
 export { createGraphMailBackend, GraphMailBackend, type GraphMailBackendDeps } from './graphMailBackend.js';
 export {
   folderDestinations,
