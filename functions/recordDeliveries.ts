@@ -2,7 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
-import { ensureError, ValidationError } from '../shared/errors.js';
+import { ensureError, isValidationError } from '../shared/errors.js';
 import { parseDeliveries } from '../shared/verdicts/ledger.js';
 import { errorResponse, jsonResponse, readJsonBody } from './http.js';
 
@@ -20,8 +20,7 @@ export async function recordDeliveries(
   try {
     entries = parseDeliveries(read.body);
   } catch (error) {
-    if (error instanceof ValidationError)
-      return errorResponse(400, 'ValidationFailed', error.message, error.details);
+    if (isValidationError(error)) return errorResponse(400, 'ValidationFailed', error.message, error.details);
     throw error;
   }
   try {
