@@ -57,8 +57,8 @@ export default tseslint.config(
   {
     // Errors are told apart by `name` / `code` (issue 15): `instanceof` fails across module copies and realms.
     files: ['functions/**/*.ts', 'shared/**/*.ts', 'cli/**/*.ts', 'local/**/*.ts'],
-    // Being split by other engineers in this wave; they comply there, and these lines go when they merge.
-    ignores: ['shared/mail/**', 'local/sandbox/graph/messages.ts'],
+    // shared/mail is being split by other engineers this wave; they comply there, and the ignore goes when they merge.
+    ignores: ['shared/mail/**'],
     rules: {
       'no-restricted-syntax': [
         'error',
