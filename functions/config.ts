@@ -4,7 +4,7 @@ import { applyConfiguration, conflictMessage, parseIfMatch } from '../shared/app
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ensureError } from '../shared/errors.js';
-import { errorResponse, jsonResponse } from './http.js';
+import { errorResponse, jsonResponse } from '../shared/http/responses.js';
 
 const maxDocumentBytes = 1024 * 1024;
 

@@ -7,8 +7,8 @@ import { getServices, type Services } from '../shared/composition.js';
 import { hasDeadLetterStore, InMemoryDeadLetters } from '../shared/deadletters/inMemoryDeadLetters.js';
 import { ServiceBusDeadLetters } from '../shared/deadletters/serviceBusDeadLetters.js';
 import { ensureError } from '../shared/errors.js';
+import { errorResponse, jsonResponse } from '../shared/http/responses.js';
 import type { DeadLetterQueue } from '../shared/ports/deadLetters.js';
-import { errorResponse, jsonResponse } from './http.js';
 
 const queueNames: string[] = Object.values(queues).map((q) => q.name);
 const maxPerCall = 500;

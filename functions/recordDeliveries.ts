@@ -3,8 +3,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ensureError, isValidationError } from '../shared/errors.js';
+import { errorResponse, jsonResponse, readJsonBody } from '../shared/http/responses.js';
 import { parseDeliveries } from '../shared/verdicts/ledger.js';
-import { errorResponse, jsonResponse, readJsonBody } from './http.js';
 
 /**
  * POST /api/deliveries — the delivery ledger: which threats reached which recipients, so a verdict
