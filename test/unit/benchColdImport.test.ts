@@ -38,7 +38,9 @@ describe('cold import of the function entries', () => {
   const entries = functionEntries(functionsDir);
 
   it('finds the function entries', () => {
-    expect(entries).toEqual(expect.arrayContaining(['deadLetters.js', 'ingestVerdict.js', 'remediateMailbox.js']));
+    expect(entries).toEqual(
+      expect.arrayContaining(['deadLetters.js', 'ingestVerdict.js', 'remediateMailbox.js']),
+    );
   });
 
   it.each(entries)('%s loads no mail backend, identity, Service Bus or Key Vault SDK', (entry) => {
