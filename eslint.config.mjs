@@ -54,5 +54,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Errors are told apart by `name` / `code` (issue 15): `instanceof` fails across module copies and realms.
+    files: ['functions/**/*.ts', 'shared/**/*.ts', 'cli/**/*.ts', 'local/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          // /Error$/ also matches `Error` itself.
+          selector: "BinaryExpression[operator='instanceof'][right.name=/Error$/]",
+          message:
+            'Tell errors apart by name or code: isError / ensureError, isClawbackError (then .code), isValidationError, or an isNamedError guard (shared/errors.ts).',
+        },
+      ],
+    },
+  },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

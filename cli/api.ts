@@ -1,3 +1,5 @@
+import { isNamedError } from '../shared/errors.js';
+
 /** Exit codes, so scripts can tell failures apart. */
 export const exitCodes = {
   ok: 0,
@@ -21,6 +23,8 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+export const isCliError = isNamedError<CliError>('CliError');
 
 export interface ApiResponse {
   status: number;

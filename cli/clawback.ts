@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { ApiClient, CliError, exitCodes } from './api.js';
+import { ensureError } from '../shared/errors.js';
+import { ApiClient, CliError, exitCodes, isCliError } from './api.js';
 import { dlqList, dlqReplay, profilesTest } from './commands/admin.js';
 import { configApply, configShow } from './commands/config.js';
 import { report } from './commands/report.js';
@@ -75,7 +76,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     parsed = parse(argv);
   } catch (error) {
-    io.stderr(`${(error as Error).message}\n\n${usage}\n`);
+    io.stderr(`${ensureError(error).message}\n\n${usage}\n`);
     return exitCodes.usage;
   }
   const { positional, flags } = parsed;
@@ -115,7 +116,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         throw new CliError(`Unknown command "${positional.join(' ')}".\n\n${usage}`, exitCodes.usage);
     }
   } catch (error) {
-    if (error instanceof CliError) {
+    if (isCliError(error)) {
       if (ctx.json)
         io.stdout(
           `${JSON.stringify({ error: { message: error.message, exitCode: error.exitCode, details: error.details } })}\n`,

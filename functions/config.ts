@@ -1,44 +1,39 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { applyConfiguration, conflictMessage, parseIfMatch } from '../shared/app/applyConfiguration.js';
+import { readConfiguration } from '../shared/app/readConfiguration.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ensureError } from '../shared/errors.js';
-import { errorResponse, jsonResponse } from './http.js';
+import { errorResponse, jsonResponse } from '../shared/http/responses.js';
 
 const maxDocumentBytes = 1024 * 1024;
 
-function withETag(response: HttpResponseInit, version: string): HttpResponseInit {
-  return { ...response, headers: { ...(response.headers as Record<string, string>), etag: `"${version}"` } };
-}
+const withETag = (response: HttpResponseInit, version: string): HttpResponseInit => ({
+  ...response,
+  headers: { ...(response.headers as Record<string, string>), etag: `"${version}"` },
+});
 
-/**
- * GET /api/config (admin) — the applied document and its version (also the ETag). Secrets appear
- * only as the references the document holds (`keyVaultSecret`, or `file` / `env` locally).
- */
+/** GET /api/config (admin) — the applied document and its version (also the ETag); secrets only as references. */
 export async function getConfig(
   _request: HttpRequest,
   _context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const stored = await getServices().configStore.get();
+  const stored = await readConfiguration({ configStore: getServices().configStore });
   if (!stored)
     return errorResponse(
       404,
       'ConfigNotFound',
       'No configuration has been applied yet; PUT one to /api/config.',
     );
-  return withETag(
-    jsonResponse(200, { version: stored.version, updatedAt: stored.updatedAt, document: stored.document }),
-    stored.version,
-  );
+  const { version, updatedAt, document } = stored;
+  return withETag(jsonResponse(200, { version, updatedAt, document }), version);
 }
 
 /**
- * PUT /api/config (admin) — applies a whole document. Invalid documents are refused with every
- * problem listed; the same document always gets the same version, so a repeat changes nothing.
- * `If-Match: <version>[, …]` makes it conditional (412 when someone applied another version meanwhile;
- * `If-Match: *` only requires that some document is applied);
- * `?dryRun=true` validates and answers the normalised document without applying it.
+ * PUT /api/config (admin) — applies a whole document (invalid ones refused with every problem listed).
+ * `If-Match: <version>[, …]` makes it conditional (412 when another version was applied meanwhile;
+ * `*` only requires that some document is applied); `?dryRun=true` validates without applying.
  */
 export async function putConfig(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const raw = Buffer.from(await request.arrayBuffer());
@@ -50,44 +45,31 @@ export async function putConfig(request: HttpRequest, context: InvocationContext
   } catch (error) {
     return errorResponse(400, 'InvalidJson', `The body is not valid JSON: ${ensureError(error).message}`);
   }
-  const services = getServices();
+  const { configStore, settings } = getServices();
+  const condition = parseIfMatch(request.headers.get('if-match'));
+  const dryRun = request.query.get('dryRun') === 'true';
   const result = await applyConfiguration(
-    {
-      body,
-      condition: parseIfMatch(request.headers.get('if-match')),
-      dryRun: request.query.get('dryRun') === 'true',
-    },
-    { configStore: services.configStore, runtime: services.settings.CLAWBACK_RUNTIME },
+    { body, condition, dryRun },
+    { configStore, runtime: settings.CLAWBACK_RUNTIME },
   );
-  switch (result.kind) {
-    case 'invalid':
-      return errorResponse(
-        400,
-        'ValidationFailed',
-        `The configuration has ${result.problems.length} ${result.problems.length === 1 ? 'problem' : 'problems'}; nothing was applied.`,
-        result.problems,
-      );
-    case 'conflict':
-      return conflict(result.currentVersion);
-    case 'planned':
-      return jsonResponse(200, { ...summary(result), applied: false, document: result.document });
-    case 'applied':
-      if (result.changed)
-        context.log(
-          `configuration version ${result.version} applied (was ${result.previousVersion ?? 'none'})`,
-        );
-      return withETag(jsonResponse(200, { ...summary(result), applied: true }), result.version);
+  if (result.kind === 'invalid') {
+    const n = result.problems.length;
+    const message = `The configuration has ${n} ${n === 1 ? 'problem' : 'problems'}; nothing was applied.`;
+    return errorResponse(400, 'ValidationFailed', message, result.problems);
   }
-}
-
-const summary = (r: { version: string; previousVersion: string | undefined; changed: boolean }) => ({
-  version: r.version,
-  previousVersion: r.previousVersion,
-  changed: r.changed,
-});
-
-function conflict(currentVersion: string | undefined): HttpResponseInit {
-  return errorResponse(412, 'VersionMismatch', conflictMessage(currentVersion));
+  if (result.kind === 'conflict')
+    return errorResponse(412, 'VersionMismatch', conflictMessage(result.currentVersion));
+  const { version, previousVersion, changed } = result;
+  if (result.kind === 'planned')
+    return jsonResponse(200, {
+      version,
+      previousVersion,
+      changed,
+      applied: false,
+      document: result.document,
+    });
+  if (changed) context.log(`configuration version ${version} applied (was ${previousVersion ?? 'none'})`);
+  return withETag(jsonResponse(200, { version, previousVersion, changed, applied: true }), version);
 }
 
 app.http('getConfig', { ...routes.getConfig, methods: [...routes.getConfig.methods], handler: getConfig });

@@ -2,8 +2,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
+import { errorResponse, jsonResponse, urlFor } from '../shared/http/responses.js';
 import { isVerdictId } from '../shared/verdicts/ids.js';
-import { errorResponse, jsonResponse, urlFor } from './http.js';
 
 /** GET /api/verdicts/{id}?pageSize=&continuationToken= — the verdict row and a page of its rows. */
 export async function getVerdict(

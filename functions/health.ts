@@ -2,7 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
-import { jsonResponse } from './http.js';
+import { jsonResponse } from '../shared/http/responses.js';
 
 /**
  * GET /api/health — anonymous, so it says only whether the app could build its services from its

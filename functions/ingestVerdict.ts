@@ -3,8 +3,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { acceptVerdictRequest } from '../shared/app/acceptVerdicts.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
+import { errorResponse, jsonResponse, readJsonBody, urlFor } from '../shared/http/responses.js';
 import { signatureHeader } from '../shared/verdicts/signature.js';
-import { errorResponse, jsonResponse, readJsonBody, urlFor } from './http.js';
 
 /** POST /api/verdicts — validates, checks signatures, enqueues on `verdicts`, and only then answers 202. */
 export async function ingestVerdict(

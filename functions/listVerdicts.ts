@@ -3,7 +3,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { listVerdicts, verdictListLimits } from '../shared/app/listVerdicts.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
-import { errorResponse, jsonResponse, urlFor } from './http.js';
+import { errorResponse, jsonResponse, urlFor } from '../shared/http/responses.js';
 
 const day = 86_400_000;
 

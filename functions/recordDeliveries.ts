@@ -2,9 +2,9 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
-import { ensureError, ValidationError } from '../shared/errors.js';
+import { ensureError, isValidationError } from '../shared/errors.js';
+import { errorResponse, jsonResponse, readJsonBody } from '../shared/http/responses.js';
 import { parseDeliveries } from '../shared/verdicts/ledger.js';
-import { errorResponse, jsonResponse, readJsonBody } from './http.js';
 
 /**
  * POST /api/deliveries — the delivery ledger: which threats reached which recipients, so a verdict
@@ -20,8 +20,7 @@ export async function recordDeliveries(
   try {
     entries = parseDeliveries(read.body);
   } catch (error) {
-    if (error instanceof ValidationError)
-      return errorResponse(400, 'ValidationFailed', error.message, error.details);
+    if (isValidationError(error)) return errorResponse(400, 'ValidationFailed', error.message, error.details);
     throw error;
   }
   try {

@@ -2,9 +2,9 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
+import { errorResponse, jsonResponse } from '../shared/http/responses.js';
 import { renderReportHtml } from '../shared/report/html.js';
 import { buildReport, reportLimits } from '../shared/report/report.js';
-import { errorResponse, jsonResponse } from './http.js';
 
 function parseTime(value: string | null): Date | undefined | 'invalid' {
   if (value === null || value.trim() === '') return undefined;

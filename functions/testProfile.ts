@@ -5,8 +5,8 @@ import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { testConnection } from '../shared/connection/testConnection.js';
 import { ensureError } from '../shared/errors.js';
+import { errorResponse, jsonResponse } from '../shared/http/responses.js';
 import { emailAddress } from '../shared/verdicts/schema.js';
-import { errorResponse, jsonResponse } from './http.js';
 
 const bodySchema = z.object({ mailbox: emailAddress }).strict();
 

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
+import { ensureError } from '../shared/errors.js';
 import { type BareLocalRuntime, type LocalRuntime, startLocalRuntime } from './runtime.js';
 import { sampleVerdict } from './sampleTenant.js';
 import { createDevCertificateAuthority, issueServerCertificate } from './sandbox/index.js';
@@ -157,8 +158,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(
-    `clawback local runtime failed to start: ${error instanceof Error ? error.message : String(error)}`,
-  );
+  console.error(`clawback local runtime failed to start: ${ensureError(error).message}`);
   process.exit(1);
 });

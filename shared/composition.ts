@@ -6,11 +6,13 @@ import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
 import { TableCursorStore } from './cursors/tableCursorStore.js';
+import { hasDeadLetterStore, InMemoryDeadLetters } from './deadletters/inMemoryDeadLetters.js';
 import { ClawbackError } from './errors.js';
-import { lazyCredential, lazyQueue, lazySecrets } from './lazyClients.js';
+import { lazyCredential, lazyDeadLetters, lazyQueue, lazySecrets } from './lazyClients.js';
 import { createMailBackendFactory } from './mail/factory.js';
 import type { ConfigStore } from './ports/config.js';
 import type { CursorStore } from './ports/cursors.js';
+import type { DeadLetterQueue } from './ports/deadLetters.js';
 import type { MailBackend } from './ports/mail.js';
 import type { QueueSender } from './ports/queue.js';
 import type { ResultStore } from './ports/results.js';
@@ -36,6 +38,8 @@ export interface Services {
   chaos?: Chaos | undefined;
   /** How long a remediation holds its row's lease (default 5 minutes); the local runtime shortens it. */
   leaseMs?: number | undefined;
+  /** The queues' dead letters: the in-memory queue's own locally, Service Bus's (loaded on first use) in Azure. */
+  deadLetters?: DeadLetterQueue | undefined;
 }
 
 let current: Services | undefined;
@@ -115,7 +119,26 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
     cursors: overrides.cursors ?? new TableCursorStore(connection),
     identityHttpClient: overrides.identityHttpClient,
     backendFor,
+    deadLetters:
+      overrides.deadLetters ??
+      (overrides.queue && hasDeadLetterStore(overrides.queue)
+        ? new InMemoryDeadLetters(overrides.queue)
+        : lazyDeadLetters(async () => {
+            const { ServiceBusDeadLetters } = await import('./deadletters/serviceBusDeadLetters.js');
+            return ServiceBusDeadLetters.fromSettings({
+              connectionString: settings.ServiceBusConnection,
+              fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace,
+              credential,
+            });
+          })),
   };
+}
+
+/** The dead-letter port of services built elsewhere too (tests), where only an in-memory queue can have one. */
+export function deadLetterQueueOf(services: Services): DeadLetterQueue {
+  if (services.deadLetters) return services.deadLetters;
+  if (hasDeadLetterStore(services.queue)) return new InMemoryDeadLetters(services.queue);
+  throw new ClawbackError('ConfigurationError', 'These services have no dead-letter queue.');
 }
 
 /** The worker's services, built on first use from `process.env`. */

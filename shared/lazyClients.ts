@@ -1,5 +1,6 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 
+import type { DeadLetterQueue } from './ports/deadLetters.js';
 import type { QueueSender } from './ports/queue.js';
 import type { SecretSource } from './ports/secrets.js';
 
@@ -48,4 +49,12 @@ export function lazyQueue(load: () => Promise<QueueSender>): QueueSender {
 export function lazySecrets(load: () => Promise<SecretSource>): SecretSource {
   const get = once(load);
   return { getSecret: async (ref, options) => (await get()).getSecret(ref, options) };
+}
+
+export function lazyDeadLetters(load: () => Promise<DeadLetterQueue>): DeadLetterQueue {
+  const get = once(load);
+  return {
+    list: async (queue, max, options) => (await get()).list(queue, max, options),
+    replay: async (queue, messageIds, max, options) => (await get()).replay(queue, messageIds, max, options),
+  };
 }

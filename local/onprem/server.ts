@@ -11,10 +11,10 @@ import {
   child,
   descendant,
   escapeXmlText as x,
+  isXmlSyntaxError,
   parseXml,
   textOf,
   type XmlElement,
-  XmlSyntaxError,
 } from './xml.js';
 
 /**
@@ -133,7 +133,7 @@ export class FakeEwsServer extends EwsOperations {
     try {
       envelope = parseXml(body);
     } catch (error) {
-      record.xmlError = error instanceof XmlSyntaxError ? error.message : String(error);
+      record.xmlError = isXmlSyntaxError(error) ? error.message : String(error);
       this.soapFault(
         res,
         'ErrorSchemaValidation',

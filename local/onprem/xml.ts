@@ -1,3 +1,5 @@
+import { isNamedError } from '../../shared/errors.js';
+
 /**
  * A strict, small XML parser for the fake EWS server. @xmldom/xmldom (the library's parser) accepts a
  * raw `<` inside an attribute and a bare `&`, which is exactly the malformation the adapter must never
@@ -17,6 +19,8 @@ export interface XmlElement {
 export class XmlSyntaxError extends Error {
   override readonly name = 'XmlSyntaxError';
 }
+
+export const isXmlSyntaxError = isNamedError<XmlSyntaxError>('XmlSyntaxError');
 
 const nameChar = /[A-Za-z0-9_.:-]/;
 const entity = /^&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);/;

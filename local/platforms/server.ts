@@ -1,5 +1,7 @@
 import http from 'node:http';
 
+import { ensureError } from '../../shared/errors.js';
+
 /** One request a fake platform API saw: when, what, and what it answered. */
 export interface PlatformRequest {
   at: Date;
@@ -38,7 +40,7 @@ export async function startPlatformServer(
       .then(() => handle({ method: req.method ?? 'GET', url, authorization: req.headers.authorization }))
       .catch((error: unknown): PlatformAnswer => ({
         status: 500,
-        body: { error: error instanceof Error ? error.message : String(error) },
+        body: { error: ensureError(error).message },
       }))
       .then((answer) => {
         const body = answer.body;

@@ -1,9 +1,12 @@
+import { isNamedError } from '../../shared/errors.js';
+
 /**
  * The slice of OData v4 query syntax the Graph mail and directory endpoints are used with here: `$filter`
  * comparisons joined by and/or/not, `$select` and `$orderby`, with Graph's error codes and messages.
  */
 
 export class ODataError extends Error {
+  override readonly name = 'ODataError';
   constructor(
     readonly code: string,
     message: string,
@@ -11,6 +14,8 @@ export class ODataError extends Error {
     super(message);
   }
 }
+
+export const isODataError = isNamedError<ODataError>('ODataError');
 
 export type ODataType = 'Edm.String' | 'Edm.DateTimeOffset' | 'Edm.Boolean';
 type Literal = { type: ODataType | 'Edm.Null'; value: string | number | boolean | null };

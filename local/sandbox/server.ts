@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultScript, scriptedResponse, seededRandom } from './faults.js';
 import type { GraphState } from './graph/context.js';
 import { countOperations } from './graph/operations.js';
-import { DestroySocket, GraphService } from './graph/router.js';
+import { DestroySocket, GraphService, isDestroySocket } from './graph/router.js';
 import { Directory } from './graph/store.js';
 import { jsonResponse, safeDecode, type SandboxRequest, type SandboxResponse } from './http.js';
 import { entraErrorBody, TokenService } from './token.js';
@@ -113,7 +113,7 @@ export async function startSandboxTenant(options: SandboxTenantOptions): Promise
           res.end(payload);
         },
         (e: unknown) => {
-          if (e instanceof DestroySocket) {
+          if (isDestroySocket(e)) {
             req.socket.destroy();
             return;
           }

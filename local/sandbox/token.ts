@@ -1,5 +1,6 @@
 import { constants, createHash, randomBytes, randomUUID, verify, X509Certificate } from 'node:crypto';
 
+import { isNamedError } from '../../shared/errors.js';
 import { jsonResponse, type SandboxResponse } from './http.js';
 import { defaultAppPermissions, type SandboxApp } from './types.js';
 
@@ -25,6 +26,7 @@ const clockSkewSeconds = 300;
 const jwtBearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 class EntraError extends Error {
+  override readonly name = 'EntraError';
   constructor(
     readonly status: number,
     readonly error: string,
@@ -34,6 +36,8 @@ class EntraError extends Error {
     super(text);
   }
 }
+
+const isEntraError = isNamedError<EntraError>('EntraError');
 
 /**
  * The Entra ID v2.0 endpoints a confidential client with a certificate uses: OpenID discovery and the
@@ -89,7 +93,7 @@ export class TokenService {
         error_description: `No such endpoint: ${method} ${path}`,
       });
     } catch (e) {
-      if (e instanceof EntraError) return entraErrorResponse(e, publicAuthority);
+      if (isEntraError(e)) return entraErrorResponse(e, publicAuthority);
       throw e;
     }
   }

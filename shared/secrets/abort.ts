@@ -1,3 +1,5 @@
+import { isError } from '../errors.js';
+
 /**
  * Waits for a shared promise on behalf of one caller: the caller's abort rejects only its own wait,
  * never the shared work other callers depend on.
@@ -8,7 +10,7 @@ export async function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | un
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () =>
-      reject(signal.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError'));
+      reject(isError(signal.reason) ? signal.reason : new DOMException('Aborted', 'AbortError'));
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {

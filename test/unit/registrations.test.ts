@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { routeMatcher } from '../../local/functionsHost.js';
-import { routes } from '../../shared/bindings.js';
+import { routes, timers } from '../../shared/bindings.js';
 import { registerAllFunctions } from '../support/runtime.js';
 
 describe('function registrations (what the Azure Functions host receives)', () => {

@@ -1,11 +1,13 @@
+import { isNamedError } from '../../../shared/errors.js';
 import { jsonResponse, type SandboxRequest, type SandboxResponse } from '../http.js';
-import { ODataError } from '../odata.js';
+import { isODataError } from '../odata.js';
 import type { IssuedToken } from '../token.js';
 import type { SandboxForward } from '../types.js';
 import type { Directory, Mailbox } from './store.js';
 
 /** A Graph error: answered as `{error:{code,message,innerError}}` with the status. */
 export class GraphError extends Error {
+  override readonly name = 'GraphError';
   constructor(
     readonly status: number,
     readonly code: string,
@@ -15,6 +17,8 @@ export class GraphError extends Error {
     super(message);
   }
 }
+
+export const isGraphError = isNamedError<GraphError>('GraphError');
 
 export interface GraphState {
   directory: Directory;
@@ -55,8 +59,8 @@ export function graphErrorBody(
 }
 
 export function toGraphError(e: unknown): GraphError | undefined {
-  if (e instanceof GraphError) return e;
-  if (e instanceof ODataError) return new GraphError(400, e.code, e.message);
+  if (isGraphError(e)) return e;
+  if (isODataError(e)) return new GraphError(400, e.code, e.message);
   return undefined;
 }
 

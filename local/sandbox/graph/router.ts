@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { isNamedError } from '../../../shared/errors.js';
 import { type FaultScript, scriptedResponse } from '../faults.js';
 import {
   jsonResponse,
@@ -26,7 +27,11 @@ import { createMessage, listMessages, messageItem } from './messages.js';
 import { operationOf } from './operations.js';
 
 /** Thrown to make the server drop the connection without answering. */
-export class DestroySocket extends Error {}
+export class DestroySocket extends Error {
+  override readonly name = 'DestroySocket';
+}
+
+export const isDestroySocket = isNamedError<DestroySocket>('DestroySocket');
 
 /** Graph roots a token may be issued for; the sandbox's own `…/graph` endpoints count as Graph too. */
 const graphResources = new Set([

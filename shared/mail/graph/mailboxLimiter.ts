@@ -1,3 +1,5 @@
+import { isError } from '../../errors.js';
+
 interface Waiter {
   weight: number;
   grant: () => void;
@@ -49,7 +51,8 @@ export class KeyedSemaphore {
         if (index >= 0) slot.waiting.splice(index, 1);
         // A heavy waiter that gave up may have been holding lighter ones back.
         this.drain(key, slot);
-        reject(signal?.reason instanceof Error ? signal.reason : new DOMException('Aborted', 'AbortError'));
+        const reason: unknown = signal?.reason;
+        reject(isError(reason) ? reason : new DOMException('Aborted', 'AbortError'));
       };
       slot.waiting.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });

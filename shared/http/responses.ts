@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 
-import { ensureError } from '../shared/errors.js';
-import { limits } from '../shared/verdicts/schema.js';
+import { ensureError } from '../errors.js';
+import { limits } from '../verdicts/schema.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: { path: string; message: string }[] };
