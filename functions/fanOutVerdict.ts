@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 
+import { applyApprovalGate } from '../shared/app/approval.js';
 import { queues, serviceBusConnection } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ClawbackError } from '../shared/errors.js';
@@ -29,6 +30,8 @@ export async function fanOutVerdict(message: unknown, context: InvocationContext
     config: stored.document,
     batchSize: services.settings.CLAWBACK_FANOUT_BATCH_SIZE,
     log: (l) => context.log(l),
+    gate: (m, d, o) =>
+      applyApprovalGate(m, d, { store: services.store, config: stored.document, audit: services.audit }, o),
   });
 }
 

@@ -22,6 +22,17 @@ export const routes = {
   report: { route: 'report', methods: ['GET'], authLevel: 'function' },
   listDeadLetters: { route: 'deadletters', methods: ['GET'], authLevel: 'admin' },
   replayDeadLetters: { route: 'deadletters/replay', methods: ['POST'], authLevel: 'admin' },
+  approveVerdict: { route: 'verdicts/{id}/approve', methods: ['POST'], authLevel: 'admin' },
+  rejectVerdict: { route: 'verdicts/{id}/reject', methods: ['POST'], authLevel: 'admin' },
+  undoVerdict: { route: 'verdicts/{id}/undo', methods: ['POST'], authLevel: 'admin' },
+} as const;
+
+/** Timer schedules (NCRONTAB, six fields). */
+export const timers = {
+  /** Deletes audit, ledger and cursor rows older than `settings.retentionDays`. */
+  retention: '0 17 3 * * *',
+  /** Rejects verdicts whose approval window (`settings.approvalHours`) has passed. */
+  approvalExpiry: '0 */10 * * * *',
 } as const;
 
 /** Service Bus redelivers a message this many times before dead-lettering it (matches infra). */
@@ -35,4 +46,6 @@ export const tables = {
   /** Every copy Clawback changed, by threat: what a clean verdict restores. */
   remediatedCopies: 'RemediatedCopies',
   config: 'Configuration',
+  /** Append-only: who decided or changed what (issue 13). */
+  audit: 'Audit',
 } as const;

@@ -1,10 +1,13 @@
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 
+import { auditingFactory } from './audit/auditingBackend.js';
+import { TableAuditLog } from './audit/tableAuditLog.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
 import { ClawbackError } from './errors.js';
 import { createMailBackendFactory } from './mail/factory.js';
+import type { AuditLog, RetentionStore } from './ports/audit.js';
 import type { ConfigStore } from './ports/config.js';
 import type { MailBackend } from './ports/mail.js';
 import type { QueueSender } from './ports/queue.js';
@@ -25,6 +28,9 @@ export interface Services {
   secrets: SecretSource;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
+  /** The `Audit` trail; optional so services assembled by hand (tests) may go without. */
+  audit?: AuditLog;
+  retention?: RetentionStore;
 }
 
 let current: Services | undefined;
@@ -69,7 +75,10 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
         : undefined,
       local: new LocalSecretSource({ runtime: settings.CLAWBACK_RUNTIME, baseDir: process.cwd() }),
     });
-  const backendFor = overrides.backendFor ?? createMailBackendFactory({ secrets });
+  const auditLog = new TableAuditLog(connection);
+  const audit = overrides.audit ?? auditLog;
+  // Every mailbox action is audited by a decorator, so the remediation flow stays unaware of it.
+  const backendFor = auditingFactory(overrides.backendFor ?? createMailBackendFactory({ secrets }), audit);
   return {
     settings,
     store: overrides.store ?? new TableResultStore(connection),
@@ -87,6 +96,8 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
       ),
     secrets,
     backendFor,
+    audit,
+    retention: overrides.retention ?? auditLog,
   };
 }
 

@@ -3,7 +3,14 @@ import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import type { CallOptions } from './mail.js';
 
-export const verdictStatuses = ['accepted', 'fannedOut', 'completed', 'completedWithFailures'] as const;
+export const verdictStatuses = [
+  'accepted',
+  'fannedOut',
+  'awaitingApproval',
+  'rejected',
+  'completed',
+  'completedWithFailures',
+] as const;
 export type VerdictStatus = (typeof verdictStatuses)[number];
 
 export const remediationStatuses = [
@@ -44,6 +51,10 @@ export interface VerdictRecord {
   done: number;
   receivedAt: string;
   completedAt?: string | undefined;
+  /** Who approved (or rejected, or asked for the undo of) the verdict: `key:<name>` or an Entra identity. */
+  approvedBy?: string | undefined;
+  /** Median of the rows' `ExposureSeconds`, set when the verdict completes. */
+  medianExposureSeconds?: number | undefined;
 }
 
 /** A `Remediations` row (SPEC §5). */
@@ -63,6 +74,12 @@ export interface RemediationRecord {
   quarantineLocation?: string | undefined;
   sha256?: string | undefined;
   filename?: string | undefined;
+  /** When the copy reached the mailbox (the mailbox's own received time). */
+  deliveredAt?: string | undefined;
+  /** Seconds from delivery to removal, for a copy Clawback removed. */
+  exposureSeconds?: number | undefined;
+  /** For a copy a recipient forwarded or replied on: `<original recipient> <original message id>`. */
+  derivedFrom?: string | undefined;
   updatedAt: string;
   completedAt?: string | undefined;
 }

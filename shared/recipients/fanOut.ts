@@ -3,7 +3,7 @@ import type { ConfigDocument } from '../config/document.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
 import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
-import { decideAction } from '../remediation/policy.js';
+import { decideAction,type Decision } from '../remediation/policy.js';
 import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
 import { acceptedVerdictRecord } from '../verdicts/record.js';
@@ -16,6 +16,12 @@ export interface FanOutDeps {
   config: ConfigDocument;
   batchSize: number;
   log?: (line: string) => void;
+  /** Issue 13: the approval gate (simulate first above `approvalAbove`) and the policy decision's audit row. */
+  gate?: (
+    message: VerdictMessage,
+    decision: Decision,
+    options?: CallOptions,
+  ) => Promise<Decision & { verdictPatch?: Partial<VerdictRecord> }>;
 }
 
 export interface FanOutResult {
@@ -140,10 +146,15 @@ export async function fanOut(
 ): Promise<FanOutResult> {
   const log = deps.log ?? (() => undefined);
   const { change, verdictId } = message;
-  const decision = decideAction(deps.config, change);
-  const base = acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision);
+  const policyDecision = decideAction(deps.config, change);
+  const decision = deps.gate ? await deps.gate(message, policyDecision, options) : policyDecision;
+  const gatePatch = ('verdictPatch' in decision ? decision.verdictPatch : undefined) ?? {};
+  const base = { ...acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision), ...gatePatch };
   if (!(await deps.store.createVerdict(base, options))) {
-    await deps.store.mergeVerdict({ verdictId, action: decision.action, mode: decision.mode }, options);
+    await deps.store.mergeVerdict(
+      { verdictId, action: decision.action, mode: decision.mode, ...gatePatch },
+      options,
+    );
   }
   if (decision.note) log(`verdict ${verdictId}: ${decision.note}`);
 

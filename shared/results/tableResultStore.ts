@@ -85,6 +85,8 @@ function toVerdictEntity(r: Partial<VerdictRecord> & { verdictId: string }): Ent
       Done: r.done,
       ReceivedAt: r.receivedAt,
       CompletedAt: r.completedAt,
+      ApprovedBy: r.approvedBy,
+      MedianExposureSeconds: r.medianExposureSeconds,
     }),
   };
 }
@@ -109,6 +111,8 @@ function fromVerdictEntity(e: Record<string, unknown>): VerdictRecord {
     done: num(e.Done),
     receivedAt: str(e.ReceivedAt) ?? '',
     completedAt: str(e.CompletedAt),
+    approvedBy: str(e.ApprovedBy),
+    medianExposureSeconds: typeof e.MedianExposureSeconds === 'number' ? e.MedianExposureSeconds : undefined,
   };
 }
 
@@ -127,6 +131,9 @@ function remediationColumns(r: RemediationPatch): Record<string, unknown> {
     QuarantineLocation: r.quarantineLocation,
     Sha256: r.sha256,
     Filename: r.filename,
+    DeliveredAt: r.deliveredAt,
+    ExposureSeconds: r.exposureSeconds,
+    DerivedFrom: r.derivedFrom,
     UpdatedAt: r.updatedAt,
     CompletedAt: r.completedAt,
   });
@@ -149,6 +156,9 @@ function fromRemediationEntity(e: Record<string, unknown>): RemediationRecord {
     quarantineLocation: str(e.QuarantineLocation),
     sha256: str(e.Sha256),
     filename: str(e.Filename),
+    deliveredAt: str(e.DeliveredAt),
+    exposureSeconds: typeof e.ExposureSeconds === 'number' ? e.ExposureSeconds : undefined,
+    derivedFrom: str(e.DerivedFrom),
     updatedAt: str(e.UpdatedAt) ?? '',
     completedAt: str(e.CompletedAt),
   };
