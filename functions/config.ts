@@ -1,5 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
+import { callerOf } from '../shared/audit/caller.js';
+import { auditAfter } from '../shared/audit/events.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { isConfigVersionConflict } from '../shared/config/conflict.js';
@@ -85,6 +87,18 @@ export async function putConfig(request: HttpRequest, context: InvocationContext
     const applied = await services.configStore.put(document, expected);
     const changed = current?.version !== applied;
     if (changed) context.log(`configuration version ${applied} applied (was ${current?.version ?? 'none'})`);
+    if (changed)
+      await auditAfter(
+        services.audit,
+        [
+          {
+            who: callerOf(request.headers, services.settings.CLAWBACK_RUNTIME),
+            what: 'configurationApplied',
+            detail: `configuration version ${applied} applied (was ${current?.version ?? 'none'})`,
+          },
+        ],
+        (line) => context.warn(line),
+      );
     return withETag(
       jsonResponse(200, { version: applied, previousVersion: current?.version, changed, applied: true }),
       applied,

@@ -1,5 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
+import { callerOf } from '../shared/audit/caller.js';
+import { auditAfter } from '../shared/audit/events.js';
 import { routes } from '../shared/bindings.js';
 import { getServices, type Services } from '../shared/composition.js';
 import { ensureError, ValidationError } from '../shared/errors.js';
@@ -87,6 +89,24 @@ export async function ingestVerdict(
   }));
   for (const a of accepted)
     context.log(`verdict ${a.verdictId} ${a.created ? 'accepted' : 'was already accepted (repeat)'}`);
+  const who = callerOf(request.headers, services.settings.CLAWBACK_RUNTIME);
+  await auditAfter(
+    services.audit,
+    accepted.flatMap((a, i) => {
+      const change = parsed.changes[i];
+      return a.created && change
+        ? [
+            {
+              who,
+              what: 'accepted' as const,
+              verdictId: a.verdictId,
+              detail: `${change.verdict} from ${change.source}, event ${change.eventId}`,
+            },
+          ]
+        : [];
+    }),
+    (line) => context.warn(line),
+  );
   const status = accepted.some((a) => a.created) ? 202 : 200;
   const notes = parsed.notes.length > 0 ? { notes: parsed.notes } : {};
   return jsonResponse(status, parsed.isArray ? { verdicts: results, ...notes } : results[0]);

@@ -1,5 +1,8 @@
 import { app, type InvocationContext } from '@azure/functions';
 
+import { systemCaller } from '../shared/app/approval.js';
+import { followForwardsHook, recordMedianExposure } from '../shared/app/followForwards.js';
+import { withAuditScope } from '../shared/audit/scope.js';
 import { queues, serviceBusConnection } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { enqueueCopies } from '../shared/recipients/fanOut.js';
@@ -25,28 +28,36 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
       'No configuration document has been applied; the message will be retried and then dead-lettered for replay.',
     );
   const config = stored.document;
-  const result = await remediate(work, {
-    store: services.store,
-    config,
-    backendFor: (profile) => services.backendFor(profile, config),
-    scheduleRetry: (next, at) =>
-      services.queue.send(queues.remediations.name, [
-        {
-          body: next,
-          messageId: `${next.verdictId}|${next.rowKey}|${next.attempt}`,
-          sessionId: next.recipient,
-          scheduledEnqueueTime: at,
-        },
-      ]),
-    expandGroup: (members) =>
-      enqueueCopies(
-        { ...work, action: work.action },
-        members.map((recipient) => ({ ...work, recipient })),
-        services,
-        { beforeSend: (created) => services.store.addRecipients(work.verdictId, created) },
-      ),
-    log: (line) => context.log(line),
-  });
+  const run = () =>
+    remediate(work, {
+      store: services.store,
+      config,
+      backendFor: (profile) => services.backendFor(profile, config),
+      scheduleRetry: (next, at) =>
+        services.queue.send(queues.remediations.name, [
+          {
+            body: next,
+            messageId: `${next.verdictId}|${next.rowKey}|${next.attempt}`,
+            sessionId: next.recipient,
+            scheduledEnqueueTime: at,
+          },
+        ]),
+      expandGroup: (members) =>
+        enqueueCopies(
+          { ...work, action: work.action },
+          members.map((recipient) => ({ ...work, recipient })),
+          services,
+          { beforeSend: (created) => services.store.addRecipients(work.verdictId, created) },
+        ),
+      log: (line) => context.log(line),
+      followForwards: followForwardsHook({ ...services, config, log: (line) => context.log(line) }),
+      afterOutcome: (verdict, o) => recordMedianExposure(verdict, services.store, o),
+    });
+  // The auditing mail backend reads whose work this is; the port itself carries no verdict.
+  const result = await withAuditScope(
+    { who: systemCaller('remediateMailbox'), verdictId: work.verdictId },
+    run,
+  );
   if (result.kind === 'skipped')
     context.log(`remediation skipped verdict=${work.verdictId} row=${work.rowKey}: ${result.why}`);
 }

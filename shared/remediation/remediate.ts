@@ -8,10 +8,12 @@ import {
   type RemediationRecord,
   type ResultStore,
   type TerminalStatus,
+  type VerdictRecord,
 } from '../ports/results.js';
 import { routeRecipient } from '../routing/route.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 import type { ActionName } from '../verdicts/schema.js';
+import { exposureOf } from './exposure.js';
 
 export interface RemediateDeps {
   store: ResultStore;
@@ -26,6 +28,13 @@ export interface RemediateDeps {
   expandGroup?(members: string[], options?: CallOptions): Promise<number>;
   now?: () => Date;
   log?: (line: string) => void;
+  /** Issue 13: remediates the forwards and replies of a removed copy; returns how many rows it added. */
+  followForwards?(
+    copy: { message: RemediationMessage; profile: Profile; backend: MailBackend; items: MailItem[] },
+    options?: CallOptions,
+  ): Promise<number>;
+  /** Issue 13: sees the verdict after each counted outcome (records the median exposure on completion). */
+  afterOutcome?(verdict: VerdictRecord, options?: CallOptions): Promise<void>;
 }
 
 export type RemediateResult =
@@ -96,7 +105,8 @@ export async function remediate(
       etag,
       options,
     );
-    await deps.store.recordOutcome(message.verdictId, status, options);
+    const verdict = await deps.store.recordOutcome(message.verdictId, status, options);
+    await deps.afterOutcome?.(verdict, options);
     // Alert rules in infra/ match "remediation failed reason=<Reason>"; keep the wording.
     log(
       status === 'failed'
@@ -224,6 +234,7 @@ export async function remediate(
       if (message.mode === 'simulate') {
         return await finish('simulated', {
           ...who,
+          ...exposureOf(found.items, message.action, 'simulated', now()),
           originalFolder: folderList(found.items),
           detail: `Would apply ${message.action} to ${found.items.length} ${plural(found.items.length)}${via}; simulate mode changed nothing.`,
         });
@@ -266,11 +277,19 @@ export async function remediate(
           options,
         );
       }
+      const derived =
+        status === 'succeeded' || status === 'alreadyRemediated'
+          ? ((await deps.followForwards?.({ message, profile, backend, items: found.items }, options)) ?? 0)
+          : 0;
       return await finish(status, {
         ...who,
+        ...exposureOf(found.items, message.action, status, now()),
         originalFolder: shownFolder,
         quarantineLocation,
-        detail,
+        detail:
+          derived > 0
+            ? `${detail} Followed forwards and replies: ${derived} derived ${plural(derived)} queued.`
+            : detail,
         reason: undefined,
       });
     } catch (caught) {

@@ -1,0 +1,176 @@
+import { queues } from '../bindings.js';
+import type { ConfigDocument, Profile } from '../config/document.js';
+import { normalizeDomain } from '../config/document.js';
+import { toClawbackError } from '../errors.js';
+import type { CallOptions, MailBackend, MailItem } from '../ports/mail.js';
+import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
+import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
+import { median } from '../remediation/exposure.js';
+import { remediationRowKey } from '../verdicts/ids.js';
+import type { RemediationMessage } from '../verdicts/messages.js';
+import type { ActionName } from '../verdicts/schema.js';
+
+/** Forwards of forwards are followed once more; beyond that a chain is left to the SOC. */
+export const maxDerivedDepth = 2;
+/** Sent Items messages looked at per remediated copy, and new rows per copy. */
+export const derivedLimits = { messages: 20, rows: 100 } as const;
+
+/** Only copies that were taken away are followed: a copy found, restored or forwarded to the SOC stays put. */
+const followed: ReadonlySet<ActionName> = new Set([
+  'hardDelete',
+  'softDelete',
+  'moveToDeletedItems',
+  'moveToJunk',
+  'quarantine',
+  'forwardAndDelete',
+]);
+
+export interface FollowForwardsDeps {
+  store: ResultStore;
+  queue: QueueSender;
+  config: ConfigDocument;
+  log?: (line: string) => void;
+}
+
+export interface RemediatedCopyInfo {
+  message: RemediationMessage;
+  profile: Profile;
+  backend: MailBackend;
+  items: MailItem[];
+}
+
+/** `<recipient> <message id>`: what a derived row's `DerivedFrom` says. */
+export function derivedFrom(recipient: string, internetMessageId: string): string {
+  return `${recipient} ${internetMessageId}`;
+}
+
+/** Inside the organisation: a domain the configuration maps by name (the `ALL` catch-all is not proof). */
+function isInternal(config: ConfigDocument, address: string): boolean {
+  const domain = normalizeDomain(address.slice(address.lastIndexOf('@') + 1));
+  return domain !== undefined && Object.prototype.hasOwnProperty.call(config.domains, domain);
+}
+
+/**
+ * After a copy was removed from a mailbox whose profile has `followForwards`: the messages its
+ * recipient forwarded or replied with (found in Sent Items by the backend) are remediated in every
+ * internal recipient's mailbox with the same action, on rows of the same verdict that say in
+ * `DerivedFrom` where they came from. The rows are counted into the verdict before this copy's row
+ * finishes, so the verdict cannot complete ahead of them. Returns how many new rows were added.
+ */
+export async function followForwards(
+  copy: RemediatedCopyInfo,
+  deps: FollowForwardsDeps,
+  options?: CallOptions,
+): Promise<number> {
+  const { message, profile, backend } = copy;
+  const depth = message.derivedDepth ?? 0;
+  if (
+    !profile.followForwards ||
+    message.mode !== 'enforce' ||
+    !followed.has(message.action) ||
+    depth >= maxDerivedDepth ||
+    !backend.findDerivedMessages
+  )
+    return 0;
+  const delivered = copy.items
+    .map((i) => i.deliveredAt)
+    .filter((d): d is string => d !== undefined)
+    .sort()[0];
+  const found = await backend.findDerivedMessages(
+    message.recipient,
+    {
+      internetMessageId: message.internetMessageId,
+      deliveredAt: delivered,
+      sha256: /^[0-9a-f]{64}$/.test(message.threatKey) ? message.threatKey : undefined,
+      limit: derivedLimits.messages,
+    },
+    options,
+  );
+  const seen = new Set<string>();
+  const now = new Date().toISOString();
+  const records: RemediationRecord[] = [];
+  const outgoing: OutgoingMessage[] = [];
+  for (const derived of found) {
+    for (const recipient of derived.recipients.map((r) => r.toLowerCase())) {
+      const rowKey = remediationRowKey(recipient, derived.internetMessageId);
+      if (recipient === message.recipient || !isInternal(deps.config, recipient) || seen.has(rowKey))
+        continue;
+      if (records.length >= derivedLimits.rows) break;
+      seen.add(rowKey);
+      records.push({
+        verdictId: message.verdictId,
+        rowKey,
+        recipient,
+        internetMessageId: derived.internetMessageId,
+        action: message.action,
+        status: 'pending',
+        attempts: 0,
+        derivedFrom: derivedFrom(message.recipient, message.internetMessageId),
+        updatedAt: now,
+      });
+      const body: RemediationMessage = {
+        verdictId: message.verdictId,
+        rowKey,
+        recipient,
+        internetMessageId: derived.internetMessageId,
+        verdict: message.verdict,
+        action: message.action,
+        mode: message.mode,
+        threatKey: message.threatKey,
+        attempt: 1,
+        derivedDepth: depth + 1,
+      };
+      outgoing.push({ body, messageId: `${message.verdictId}|${rowKey}|1`, sessionId: recipient });
+    }
+  }
+  if (records.length === 0) return 0;
+  const created = await deps.store.createRemediations(records, options);
+  await deps.store.addRecipients(message.verdictId, created, options);
+  await deps.queue.send(queues.remediations.name, outgoing, options);
+  deps.log?.(
+    `verdict ${message.verdictId}: ${message.recipient} forwarded or replied to ${message.internetMessageId}; ${records.length} derived copies queued (${created} new rows)`,
+  );
+  return created;
+}
+
+/**
+ * When a verdict completes, its `MedianExposureSeconds` over the rows that removed a copy. A
+ * redelivery recomputes the same value, so the merge is idempotent.
+ */
+export async function recordMedianExposure(
+  verdict: VerdictRecord,
+  store: ResultStore,
+  options?: CallOptions,
+): Promise<void> {
+  if (verdict.status !== 'completed' && verdict.status !== 'completedWithFailures') return;
+  const exposures: number[] = [];
+  let continuationToken: string | undefined;
+  do {
+    const page = await store.listRemediations(
+      verdict.verdictId,
+      { pageSize: 1000, continuationToken },
+      options,
+    );
+    for (const row of page.items) if (row.exposureSeconds !== undefined) exposures.push(row.exposureSeconds);
+    continuationToken = page.continuationToken;
+  } while (continuationToken);
+  const value = median(exposures);
+  if (value !== undefined)
+    await store.mergeVerdict({ verdictId: verdict.verdictId, medianExposureSeconds: value }, options);
+}
+
+/**
+ * The hook remediation calls: a failed search for forwards is logged and reported as none found,
+ * never turned into a failure of the copy that was just removed.
+ */
+export function followForwardsHook(
+  deps: FollowForwardsDeps,
+): (copy: RemediatedCopyInfo, options?: CallOptions) => Promise<number> {
+  return (copy, options) =>
+    followForwards(copy, deps, options).catch((error: unknown) => {
+      deps.log?.(
+        `verdict ${copy.message.verdictId}: forwards of ${copy.message.internetMessageId} in ${copy.message.recipient} not followed: ${toClawbackError(error).detail}`,
+      );
+      return 0;
+    });
+}
