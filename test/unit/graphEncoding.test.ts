@@ -52,7 +52,7 @@ describe('Graph message-id filter encoding', () => {
 
   it('selects the fields a remediation needs and asks for pages of 100', () => {
     const params = new URLSearchParams(messageSearchQuery("internetMessageId eq '<a@b>'"));
-    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead,subject');
+    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead,subject,receivedDateTime');
     expect(params.get('$top')).toBe('100');
   });
 

@@ -34,6 +34,7 @@ const messageSchema: EntitySchema<Message> = {
     'from/emailAddress/address': { type: 'Edm.String', get: (m) => m.from, ignoreCase: true },
     'sender/emailAddress/address': { type: 'Edm.String', get: (m) => m.from, ignoreCase: true },
     receivedDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.receivedDateTime },
+    sentDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.receivedDateTime },
     lastModifiedDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.lastModifiedDateTime },
     isRead: { type: 'Edm.Boolean', get: (m) => m.isRead },
     isDraft: { type: 'Edm.Boolean', get: (m) => m.isDraft },
@@ -69,14 +70,21 @@ const messageProperties = [
   'bccRecipients',
   'replyTo',
   'flag',
+  'internetMessageHeaders',
 ] as const;
 
 function recipient(address: string): { emailAddress: { name: string; address: string } } {
   return { emailAddress: { name: address, address } };
 }
 
-export function messageJson(message: Message, immutableIds: boolean): Record<string, unknown> {
+export function messageJson(
+  message: Message,
+  immutableIds: boolean,
+  select?: readonly string[],
+): Record<string, unknown> {
   return {
+    // Graph returns the headers only when they are selected.
+    ...(select?.includes('internetMessageHeaders') ? { internetMessageHeaders: message.headers } : {}),
     '@odata.etag': `W/"${Buffer.from(message.lastModifiedDateTime).toString('base64')}"`,
     id: immutableIds ? message.immutableId : message.id,
     createdDateTime: message.receivedDateTime,
@@ -85,7 +93,7 @@ export function messageJson(message: Message, immutableIds: boolean): Record<str
     categories: message.categories,
     receivedDateTime: message.receivedDateTime,
     sentDateTime: message.receivedDateTime,
-    hasAttachments: false,
+    hasAttachments: message.attachments.length > 0,
     internetMessageId: message.internetMessageId,
     subject: message.subject,
     bodyPreview: `This is the sandbox copy of "${message.subject}".`,
@@ -148,7 +156,7 @@ export function listMessages(call: GraphCall, mailbox: Mailbox, folder: Folder |
       const order = left < right ? -1 : left > right ? 1 : a.immutableId < b.immutableId ? -1 : 1;
       return descending ? -order : order;
     });
-  return collectionPage(call, items, (m) => applySelect(messageJson(m, call.immutableIds), select));
+  return collectionPage(call, items, (m) => applySelect(messageJson(m, call.immutableIds, select), select));
 }
 
 function findOrThrow(mailbox: Mailbox, id: string): Message {
@@ -188,8 +196,21 @@ export function messageItem(
         messageSchema.typeName,
         messageProperties,
       );
-      return jsonResponse(200, applySelect(messageJson(message, call.immutableIds), select));
+      return jsonResponse(200, applySelect(messageJson(message, call.immutableIds, select), select));
     }
+    case 'GET attachments':
+      requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
+      return jsonResponse(200, {
+        value: message.attachments.map((a, i) => ({
+          '@odata.type': '#microsoft.graph.fileAttachment',
+          id: `${message.immutableId}-att${i}`,
+          name: a.name,
+          contentType: 'application/octet-stream',
+          size: Buffer.from(a.contentBase64, 'base64').length,
+          isInline: false,
+          contentBytes: a.contentBase64,
+        })),
+      });
     case 'GET $value':
       requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
       return {
@@ -305,7 +326,17 @@ function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Message): vo
     ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
   });
   const forwardedId = `<sandbox-${randomUUID()}@${mailbox.address.split('@')[1] ?? 'sandbox.test'}>`;
-  const copy = { internetMessageId: forwardedId, subject: `FW: ${message.subject}`, from: mailbox.address };
+  // Exchange threads a forward on the original: its id goes into References and In-Reply-To.
+  const copy = {
+    internetMessageId: forwardedId,
+    subject: `FW: ${message.subject}`,
+    from: mailbox.address,
+    internetMessageHeaders: [
+      { name: 'References', value: message.internetMessageId },
+      { name: 'In-Reply-To', value: message.internetMessageId },
+    ],
+    attachments: message.attachments,
+  };
   mailbox.addMessage({ ...copy, folder: 'sentitems', isRead: true }, { toRecipients: to });
   for (const address of to) {
     call.state.directory.user(address)?.addMessage({ ...copy, folder: 'inbox' }, { toRecipients: to });

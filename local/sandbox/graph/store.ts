@@ -35,6 +35,8 @@ export interface Message {
   categories: string[];
   flagStatus: string;
   mime?: string;
+  headers: { name: string; value: string }[];
+  attachments: { name: string; contentBase64: string }[];
 }
 
 /** Looks like an Exchange EntryId-based Graph id: opaque, URL-safe, `=`-terminated. */
@@ -182,7 +184,9 @@ export class Mailbox {
       internetMessageId: seed.internetMessageId,
       subject: seed.subject ?? '',
       from: seed.from ?? 'sender@external.example',
-      toRecipients: [this.address],
+      toRecipients: seed.toRecipients ?? [this.address],
+      headers: seed.internetMessageHeaders ?? [],
+      attachments: seed.attachments ?? [],
       receivedDateTime: seed.receivedDateTime ?? now,
       lastModifiedDateTime: now,
       isRead: seed.isRead ?? false,
@@ -222,6 +226,8 @@ export class Mailbox {
       receivedDateTime: message.receivedDateTime,
       isRead: message.isRead,
       ...(message.mime === undefined ? {} : { mime: message.mime }),
+      internetMessageHeaders: message.headers,
+      attachments: message.attachments,
     };
     return this.addMessage(seed, {
       folderId: destination.id,

@@ -14,6 +14,8 @@ import type {
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
+  DerivedMessage,
+  DerivedSearch,
   FindCriteria,
   FindResult,
   MailBackend,
@@ -26,6 +28,7 @@ import { isCertificateCurrent, loadCertificate, type LoadedCertificate } from '.
 import type { ActionName } from '../../verdicts/schema.js';
 import { type BatchRequest, type BatchResponse, type BatchResult, runBatch } from './batch.js';
 import { getGraphTokenProvider, type GraphEndpoints, resolveGraphEndpoints } from './credentials.js';
+import { findDerivedGraphMessages } from './derived.js';
 import { type GraphErrorContext, translateGraphError } from './errors.js';
 import {
   folderDestinations,
@@ -68,6 +71,7 @@ export interface GraphMailBackendDeps {
 interface GraphMessage {
   id: string;
   internetMessageId?: string;
+  receivedDateTime?: string;
   parentFolderId: string;
   isRead?: boolean;
   isDraft?: boolean;
@@ -192,6 +196,27 @@ export class GraphMailBackend implements MailBackend {
         `graph ${this.profile.name}: ${mailbox}: found ${items.length} copies by sender, subject and time`,
       );
     return { items, usedFallback: true };
+  }
+
+  /** Issue 13: forwards and replies of a copy in the mailbox's Sent Items (see derived.ts). */
+  findDerivedMessages(
+    mailbox: string,
+    original: DerivedSearch,
+    options?: CallOptions,
+  ): Promise<DerivedMessage[]> {
+    return findDerivedGraphMessages(
+      (path, isNextLink) =>
+        this.call(
+          'forward search',
+          mailbox,
+          isNextLink ? '/' : path,
+          options,
+          (r) => r.get() as Promise<never>,
+          isNextLink ? { url: path } : {},
+        ),
+      mailbox,
+      original,
+    );
   }
 
   async testConnection(mailbox: string, options?: CallOptions): Promise<ConnectionCheck> {
@@ -749,6 +774,7 @@ export class GraphMailBackend implements MailBackend {
       folderId: message.parentFolderId,
       folderName: recoverable ? recoverableItems : folders.byId.get(message.parentFolderId)?.name,
       isRead: message.isRead,
+      deliveredAt: message.receivedDateTime,
     }));
   }
 

@@ -41,7 +41,7 @@ export function fallbackFilter(criteria: FallbackCriteria): string {
   ].join(' and ');
 }
 
-export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject';
+export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject,receivedDateTime';
 export const messagePageSize = 100;
 
 /** The query string of a message search; built here because the SDK's `.filter()` does not encode. */
