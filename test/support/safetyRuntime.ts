@@ -19,12 +19,15 @@ export interface SafetyRuntime {
   runtime: LocalRuntime;
   api: string;
   keys: RunKeys;
+  /** Holds the sandbox's generated secrets (`secrets/`), which the audit trail must never contain. */
+  dataDir: string;
   /** Calls the app's HTTP API with one of the keys; the JSON answer (or undefined) and the status. */
   call(
     method: string,
     route: string,
     key: keyof RunKeys,
     body?: unknown,
+    headers?: Record<string, string>,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Reads the applied document, lets `change` edit it, and applies it through PUT /api/config. */
   reconfigure(change: (doc: ConfigDocumentInput) => void): Promise<void>;
@@ -52,12 +55,13 @@ export async function startSafetyRuntime(extraMailboxes: SandboxMailbox[] = []):
     log: () => undefined,
   });
   const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
-  const call: SafetyRuntime['call'] = async (method, route, key, body) => {
+  const call: SafetyRuntime['call'] = async (method, route, key, body, headers = {}) => {
     const response = await fetch(`${api}/${route}`, {
       method,
       headers: {
         'x-functions-key': keys[key],
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -68,6 +72,7 @@ export async function startSafetyRuntime(extraMailboxes: SandboxMailbox[] = []):
     runtime,
     api,
     keys,
+    dataDir,
     call,
     async reconfigure(change) {
       const current = await call('GET', 'config', 'admin');
