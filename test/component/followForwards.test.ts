@@ -112,6 +112,7 @@ beforeAll(async () => {
 afterAll(() => run?.stop());
 
 type Row = {
+  completedAt?: string;
   recipient: string;
   internetMessageId: string;
   status: string;
@@ -174,6 +175,20 @@ describe('follow forwards', () => {
     });
     expect(rows['fw-alice@contoso.com']?.exposureSeconds).toBeGreaterThan(0);
     expect(result.verdict).toMatchObject({ status: 'completed', recipients: 3, done: 3 });
+    expect(result.verdict.medianExposureSeconds).toBeGreaterThan(0);
+
+    const report = (await run.call('GET', 'report', 'ingest')).body as {
+      exposure: {
+        bySourceAndDay: { day: string; source: string; copies: number; medianExposureSeconds: number }[];
+      };
+    };
+    expect(report.exposure.bySourceAndDay).toContainEqual(
+      expect.objectContaining({
+        source: 'cisco-secure-endpoint',
+        day: rows['fw-alice@contoso.com']?.completedAt?.slice(0, 10),
+        copies: 3,
+      }),
+    );
   }, 120_000);
 
   it('follows a copy that carries the same attachment, and a forward of that copy, but stops after two steps', async () => {
