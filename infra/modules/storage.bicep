@@ -39,6 +39,7 @@ var tableNames = [
   'VerdictEvents'
   'RemediatedCopies'
   'Configuration'
+  'Audit'
 ]
 
 var tableDataContributorRoleId = subscriptionResourceId(
