@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 
 import { routeMatcher } from '../../local/functionsHost.js';
-import { queues, routes, serviceBusConnection } from '../../shared/bindings.js';
+import { queues, routes, serviceBusConnection, timers } from '../../shared/bindings.js';
 import { registerAllFunctions } from '../support/runtime.js';
 
 describe('function registrations (what the Azure Functions host receives)', () => {
   it('registers every function with the bindings Azure and the local runtime share', async () => {
     const byName = new Map((await registerAllFunctions()).map((r) => [r.name, r]));
     expect([...byName.keys()].sort()).toEqual(
-      [...Object.keys(routes), 'fanOutVerdict', 'remediateMailbox'].sort(),
+      [...Object.keys(routes), ...Object.keys(timers), 'fanOutVerdict', 'remediateMailbox'].sort(),
     );
+    for (const [name, schedule] of Object.entries(timers))
+      expect(byName.get(name)?.trigger, name).toMatchObject({ type: 'timerTrigger', schedule });
     for (const [name, route] of Object.entries(routes)) {
       expect(byName.get(name)?.trigger, name).toMatchObject({
         type: 'httpTrigger',
