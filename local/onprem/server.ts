@@ -221,6 +221,8 @@ export class FakeEwsServer {
       sender?: string;
       receivedAt?: string;
       isRead?: boolean;
+      /** Raw RFC 822 text (headers such as References, To, Cc; attachments); generated when absent. */
+      mime?: string;
     },
   ): string {
     const owner = mailbox.toLowerCase();
@@ -252,7 +254,7 @@ export class FakeEwsServer {
       sender,
       receivedAt,
       isRead: message.isRead ?? false,
-      mime,
+      mime: message.mime ?? mime,
       extended: new Map(),
     });
     return id;

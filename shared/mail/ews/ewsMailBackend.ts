@@ -55,6 +55,7 @@ import type {
 } from '../../ports/mail.js';
 import type { SecretSource } from '../../ports/secrets.js';
 import type { ActionName } from '../../verdicts/schema.js';
+import { type EwsSentItems, findDerivedEwsMessages } from './derived.js';
 import {
   backOffFromDetails,
   EwsNetworkFailure,
@@ -309,6 +310,7 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
           internetMessageIdProperty,
           ItemSchema.ParentFolderId,
           EmailMessageSchema.IsRead,
+          ItemSchema.DateTimeReceived,
         ]);
         const page = await call(
           session,
@@ -323,6 +325,7 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
             folderId: target.uniqueId ?? readProperty(() => item.ParentFolderId.UniqueId) ?? '',
             folderName: target.name,
             isRead: item instanceof EmailMessage ? readProperty(() => item.IsRead) : undefined,
+            deliveredAt: readProperty(() => item.DateTimeReceived.ToISOString()),
           });
         }
         if (!page.MoreAvailable || page.Items.length === 0) break;
@@ -870,8 +873,46 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     };
   }
 
+  /** Issue 13: what the forwards search (derived.ts) reads of a mailbox's Sent Items. */
+  const sentItems: EwsSentItems = {
+    async findSent(mailbox, since, offset, options) {
+      const session = open(mailbox, await credentials(options));
+      const view = new ItemView(pageSize, offset);
+      view.PropertySet = new PropertySet(BasePropertySet.IdOnly);
+      const folder = wellKnownFolder(session, WellKnownFolderName.SentItems);
+      const page = await call(
+        session,
+        { operation: 'FindItem' },
+        () =>
+          since
+            ? session.svc.FindItems(
+                folder,
+                new SearchFilter.IsGreaterThanOrEqualTo(
+                  ItemSchema.DateTimeReceived,
+                  new DateTime(since.getTime()),
+                ),
+                view,
+              )
+            : session.svc.FindItems(folder, view),
+        options,
+      );
+      const ids = page.Items.map((i) => i.Id.UniqueId);
+      const more = page.MoreAvailable && ids.length > 0;
+      return { ids, nextOffset: more ? (page.NextPageOffset ?? offset + ids.length) : undefined };
+    },
+    async mimeOf(mailbox, itemId, options) {
+      const session = open(mailbox, await credentials(options));
+      const message = await bind(session, itemId, [ItemSchema.MimeContent], options);
+      const base64 = message && readProperty(() => message.MimeContent.Content);
+      return base64 ? Buffer.from(base64, 'base64').toString('utf8') : undefined;
+    },
+  };
+
   const backend: EwsMailBackend = {
     kind: 'ews',
+
+    findDerivedMessages: (mailbox, original, options) =>
+      findDerivedEwsMessages(sentItems, mailbox, original, options),
 
     async findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult> {
       const creds = await credentials(options);
