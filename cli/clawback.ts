@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 
 import { ApiClient, CliError, exitCodes } from './api.js';
 import { diffDocuments, formatChange } from './diff.js';
+import { verdictCommand, verdictCommandOptions, verdictCommandsUsage } from './verdictCommands.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -21,6 +22,7 @@ Commands:
   config show                       print the applied configuration document
   profiles test <name> <mailbox>    sign in with a profile and read the mailbox's root folder
   verdicts show <id> [--no-wait]    a verdict and its rows; waits with a progress bar while it runs
+${verdictCommandsUsage}
   report [--from <iso>] [--to <iso>] [--html <file>]
                                     outcomes, threats, failures and unmapped domains (default: last 24 h)
   dlq list [--queue <name>]         dead-lettered messages with their reasons
@@ -41,7 +43,16 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const valued = new Set(['url', 'key', 'from', 'to', 'html', 'queue', 'timeout']);
+const valued = new Set([
+  'url',
+  'key',
+  'from',
+  'to',
+  'html',
+  'queue',
+  'timeout',
+  ...verdictCommandOptions.valued,
+]);
 
 function parse(argv: string[]): Parsed {
   const positional: string[] = [];
@@ -57,7 +68,8 @@ function parse(argv: string[]): Parsed {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new CliError(`--${name} needs a value.`, exitCodes.usage);
       flags.set(name, value);
-    } else if (['json', 'help', 'dry-run', 'no-wait'].includes(name)) flags.set(name, true);
+    } else if (['json', 'help', 'dry-run', 'no-wait', ...verdictCommandOptions.switches].includes(name))
+      flags.set(name, true);
     else throw new CliError(`Unknown option --${name}.`, exitCodes.usage);
   }
   return { positional, flags };
@@ -90,6 +102,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const ctx: Context = { api, io, flags, json: flags.has('json') };
   const [group, command, ...args] = positional;
   try {
+    const handled = await verdictCommand(ctx, group, command, args);
+    if (handled !== undefined) return handled;
     switch (`${group} ${command ?? ''}`.trim()) {
       case 'config apply':
         return await configApply(ctx, args);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { run as runCli } from '../../cli/clawback.js';
 import type { SandboxMailbox } from '../../local/sandbox/types.js';
 import { expireWaiting } from '../../shared/app/approval.js';
 import { foldersOf, type SafetyRuntime, startSafetyRuntime } from '../support/safetyRuntime.js';
@@ -31,6 +32,18 @@ function mailboxes(): SandboxMailbox[] {
 }
 
 let run: SafetyRuntime;
+
+/** The operator's CLI against this runtime, with the admin key. */
+async function cli(argv: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const code = await runCli(argv, {
+    stdout: (t) => (out += t),
+    stderr: (t) => (out += t),
+    env: { CLAWBACK_URL: run.api, CLAWBACK_KEY: run.keys.admin },
+    isTty: false,
+  });
+  return { code, out };
+}
 
 beforeAll(async () => {
   run = await startSafetyRuntime(mailboxes());
@@ -122,11 +135,14 @@ describe('a verdict above approvalAbove', () => {
     await run.settle();
     expect((await verdict(id)).verdict).toMatchObject({ status: 'awaitingApproval', done: 150 });
 
-    const rejected = await run.call('POST', `verdicts/${id}/reject`, 'admin', { comment: 'false alarm' });
-    expect(rejected).toMatchObject({
-      status: 200,
-      body: { status: 'rejected', rejectedBy: 'key:soc-admin' },
-    });
+    const listed = await cli(['verdicts', 'list', '--waiting']);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContain(id);
+    expect(listed.out).toMatch(/would apply: moveToDeletedItems 150/);
+    expect(listed.out).toMatch(/found in: +inbox 150/i);
+
+    const rejected = await cli(['verdicts', 'reject', id, '--comment', 'false alarm']);
+    expect(rejected).toMatchObject({ code: 0, out: expect.stringContaining('key:soc-admin') as string });
     expect((await run.call('POST', `verdicts/${id}/approve`, 'admin')).body).toMatchObject({
       error: { code: 'NotAwaitingApproval' },
     });
