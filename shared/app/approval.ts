@@ -297,40 +297,6 @@ export function isConflict(error: unknown): boolean {
   return e.name === 'ConcurrencyConflictError' || e.code === 'ConcurrencyConflict';
 }
 
-export interface WaitingVerdict {
-  verdict: VerdictRecord;
-  deadline: string;
-  /** Simulated copies per action and per folder they were found in. */
-  simulated: { byAction: Record<string, number>; byFolder: Record<string, number> };
-}
-
-/** Verdicts awaiting approval received in the window, with what their simulation found. */
-export async function listWaiting(
-  deps: Pick<ApprovalDeps, 'store' | 'config' | 'now'>,
-  options?: CallOptions,
-): Promise<WaitingVerdict[]> {
-  const now = (deps.now ?? (() => new Date()))();
-  const from = new Date(now.getTime() - (deps.config.settings.approvalHours + 24 * 30) * 3_600_000);
-  const verdicts = await deps.store.listVerdicts({ from, to: now }, 5000, options);
-  const waiting: WaitingVerdict[] = [];
-  for (const verdict of verdicts.filter((v) => v.status === 'awaitingApproval')) {
-    const byAction: Record<string, number> = {};
-    const byFolder: Record<string, number> = {};
-    for (const { value: row } of await allRows(deps.store, verdict.verdictId, options)) {
-      if (row.status !== 'simulated') continue;
-      byAction[row.action] = (byAction[row.action] ?? 0) + 1;
-      for (const folder of (row.originalFolder ?? 'unknown').split('; '))
-        byFolder[folder] = (byFolder[folder] ?? 0) + 1;
-    }
-    waiting.push({
-      verdict,
-      deadline: approvalDeadline(verdict, deps.config).toISOString(),
-      simulated: { byAction, byFolder },
-    });
-  }
-  return waiting;
-}
-
 /** The timer's use case: every verdict past its approval window is rejected. Returns how many. */
 export async function expireWaiting(deps: ApprovalDeps, options?: CallOptions): Promise<number> {
   const now = (deps.now ?? (() => new Date()))();
