@@ -18,10 +18,7 @@ const maxLength = 200;
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/g;
 
 function clean(value: string): string {
-  return value
-    .replace(controlCharacters, ' ')
-    .trim()
-    .slice(0, maxLength);
+  return value.replace(controlCharacters, ' ').trim().slice(0, maxLength);
 }
 
 /** The name inside an `x-ms-client-principal` (base64 JSON, App Service or Static Web Apps shape). */

@@ -3,7 +3,7 @@ import type { ConfigDocument } from '../config/document.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
 import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
-import { decideAction,type Decision } from '../remediation/policy.js';
+import { decideAction, type Decision } from '../remediation/policy.js';
 import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
 import { acceptedVerdictRecord } from '../verdicts/record.js';
