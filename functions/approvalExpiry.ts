@@ -9,8 +9,12 @@ export async function approvalExpiry(_timer: Timer, context: InvocationContext):
   const services = getServices();
   const stored = await services.configStore.get();
   if (!stored) return;
-  const expired = await expireWaiting({ ...services, config: stored.document });
+  const expired = await expireWaiting({
+    ...services,
+    config: stored.document,
+    checkDelayMs: services.settings.CLAWBACK_COMPLETION_CHECK_MS,
+  });
   if (expired > 0) context.log(`approval window passed for ${expired} verdicts; they are rejected`);
 }
 
-app.timer('approvalExpiry', { schedule: timers.approvalExpiry, handler: approvalExpiry });
+app.timer('approvalExpiry', { schedule: timers.approvalExpiry.schedule, handler: approvalExpiry });

@@ -1,7 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 
 import { systemCaller } from '../shared/app/approval.js';
-import { followForwardsHook, recordMedianExposure } from '../shared/app/followForwards.js';
+import { followForwardsHook } from '../shared/app/followForwards.js';
 import { withAuditScope } from '../shared/audit/scope.js';
 import { queues, serviceBusConnection } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
@@ -28,6 +28,8 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
       'No configuration document has been applied; the message will be retried and then dead-lettered for replay.',
     );
   const config = stored.document;
+  const log = (line: string) => context.log(line);
+  // The auditing mail backend reads whose work this is; the port itself carries no verdict.
   const run = () =>
     remediate(work, {
       store: services.store,
@@ -46,14 +48,11 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
         enqueueCopies(
           { ...work, action: work.action },
           members.map((recipient) => ({ ...work, recipient })),
-          services,
-          { beforeSend: (created) => services.store.addRecipients(work.verdictId, created) },
+          { rows: services.store, queue: services.queue },
         ),
-      log: (line) => context.log(line),
-      followForwards: followForwardsHook({ ...services, config, log: (line) => context.log(line) }),
-      afterOutcome: (verdict, o) => recordMedianExposure(verdict, services.store, o),
+      log,
+      followForwards: followForwardsHook({ rows: services.store, queue: services.queue, config, log }),
     });
-  // The auditing mail backend reads whose work this is; the port itself carries no verdict.
   const result = await withAuditScope(
     { who: systemCaller('remediateMailbox'), verdictId: work.verdictId },
     run,

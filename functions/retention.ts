@@ -22,4 +22,4 @@ export async function retention(_timer: Timer, context: InvocationContext): Prom
   );
 }
 
-app.timer('retention', { schedule: timers.retention, handler: retention });
+app.timer('retention', { schedule: timers.retention.schedule, handler: retention });

@@ -25,6 +25,7 @@ function decide(decision: 'approve' | 'reject') {
     const result = await decideApproval(parsed.id, decision, who, parsed.comment, {
       ...services,
       config: stored.document,
+      checkDelayMs: services.settings.CLAWBACK_COMPLETION_CHECK_MS,
     });
     return approvalResponse(parsed.id, result);
   };
@@ -42,7 +43,8 @@ export async function undoVerdictHttp(
   if ('response' in parsed) return parsed.response;
   const services = getServices();
   const who = callerOf(request.headers, services.settings.CLAWBACK_RUNTIME);
-  return undoResponse(request, parsed.id, await undoVerdict(parsed.id, who, parsed.comment, services));
+  const deps = { ...services, checkDelayMs: services.settings.CLAWBACK_COMPLETION_CHECK_MS };
+  return undoResponse(request, parsed.id, await undoVerdict(parsed.id, who, parsed.comment, deps));
 }
 
 app.http('approveVerdict', {

@@ -28,12 +28,12 @@ param maxDeliveryCount int = 10
 @minLength(4)
 param duplicateDetectionHistoryTimeWindow string = 'PT10M'
 
-@description('Optional. Upper bound of Function App instances; bounds the load put on Graph and EWS.')
-@minValue(1)
+@description('Optional. Upper bound of Function App instances; bounds the load put on Graph and EWS. Flex Consumption accepts 40 to 1000.')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Optional. Memory of one Function App instance in MB.')
+@description('Optional. Memory of one Function App instance in MB (the sizes Flex Consumption offers).')
 @allowed([
   512
   2048
@@ -62,19 +62,36 @@ param storageSkuName string = 'Standard_LRS'
 @maxValue(730)
 param logRetentionInDays int = 30
 
-@description('Optional. Failed remediations within 15 minutes that raise the failure-spike alert.')
+@description('Optional. Percentage of finished remediations that failed within 15 minutes that alerts.')
 @minValue(1)
-@maxValue(100000)
-param failureSpikeThreshold int = 25
+@maxValue(100)
+param remediationFailurePercentThreshold int = 20
 
+@description('Optional. Minutes a queue message may wait before a function picks it up.')
+@minValue(1)
+@maxValue(1440)
+param backlogAgeMinutesThreshold int = 15
+
+// Every name is known when the deployment starts, so role-assignment names, `existing` references and
+// What-If need no module output.
 var suffix = uniqueString(resourceGroup().id, baseName)
 var compactName = toLower(replace(baseName, '-', ''))
+var names = {
+  identity: 'id-${baseName}'
+  logAnalytics: 'log-${baseName}-${take(suffix, 6)}'
+  applicationInsights: 'appi-${baseName}-${take(suffix, 6)}'
+  storage: take('st${compactName}${suffix}', 24)
+  serviceBus: 'sb-${baseName}-${take(suffix, 8)}'
+  keyVault: take('kv-${compactName}-${suffix}', 24)
+  functionApp: 'func-${baseName}-${take(suffix, 8)}'
+  plan: 'plan-${baseName}-${take(suffix, 6)}'
+}
 var deploymentContainerName = 'app-package'
 
 module identity 'modules/identity.bicep' = {
   name: '${deployment().name}-identity'
   params: {
-    name: 'id-${baseName}'
+    name: names.identity
     location: location
     tags: tags
   }
@@ -82,66 +99,87 @@ module identity 'modules/identity.bicep' = {
 
 module monitoring 'modules/monitoring.bicep' = {
   name: '${deployment().name}-monitoring'
+  dependsOn: [
+    identity
+  ]
   params: {
-    logAnalyticsName: 'log-${baseName}-${take(suffix, 6)}'
-    applicationInsightsName: 'appi-${baseName}-${take(suffix, 6)}'
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
     location: location
     tags: tags
     retentionInDays: logRetentionInDays
-    principalId: identity.outputs.principalId
+    identityName: names.identity
   }
 }
 
 module storage 'modules/storage.bicep' = {
   name: '${deployment().name}-storage'
+  dependsOn: [
+    identity
+  ]
   params: {
-    name: take('st${compactName}${suffix}', 24)
+    name: names.storage
     location: location
     tags: tags
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
-    principalId: identity.outputs.principalId
+    identityName: names.identity
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsResourceId
   }
 }
 
 module serviceBus 'modules/serviceBus.bicep' = {
   name: '${deployment().name}-servicebus'
+  dependsOn: [
+    identity
+  ]
   params: {
-    name: 'sb-${baseName}-${take(suffix, 8)}'
+    name: names.serviceBus
     location: location
     tags: tags
     maxDeliveryCount: maxDeliveryCount
     duplicateDetectionHistoryTimeWindow: duplicateDetectionHistoryTimeWindow
-    principalId: identity.outputs.principalId
+    identityName: names.identity
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsResourceId
   }
 }
 
 module keyVault 'modules/keyVault.bicep' = {
   name: '${deployment().name}-keyvault'
+  dependsOn: [
+    identity
+  ]
   params: {
-    name: take('kv-${compactName}-${suffix}', 24)
+    name: names.keyVault
     location: location
     tags: tags
     publicNetworkAccess: keyVaultPublicNetworkAccess
-    principalId: identity.outputs.principalId
+    identityName: names.identity
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsResourceId
   }
 }
 
-// Takes every other resource by its module's output, so it is created after the role assignments its
-// identity-based settings rely on.
+// Created after the role assignments its identity-based settings rely on.
 module functionApp 'modules/functionApp.bicep' = {
   name: '${deployment().name}-functionapp'
+  dependsOn: [
+    identity
+    storage
+    serviceBus
+    keyVault
+  ]
   params: {
-    name: 'func-${baseName}-${take(suffix, 8)}'
-    planName: 'plan-${baseName}-${take(suffix, 6)}'
+    name: names.functionApp
+    planName: names.plan
     location: location
     tags: tags
-    identityName: identity.outputs.name
-    storageAccountName: storage.outputs.name
-    deploymentContainerName: storage.outputs.deploymentContainerName
-    serviceBusNamespaceName: serviceBus.outputs.name
-    keyVaultName: keyVault.outputs.name
-    applicationInsightsName: monitoring.outputs.name
+    identityName: names.identity
+    storageAccountName: names.storage
+    deploymentContainerName: deploymentContainerName
+    serviceBusNamespaceName: names.serviceBus
+    keyVaultName: names.keyVault
+    applicationInsightsName: names.applicationInsights
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsResourceId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
   }
@@ -149,14 +187,19 @@ module functionApp 'modules/functionApp.bicep' = {
 
 module alerts 'modules/alerts.bicep' = {
   name: '${deployment().name}-alerts'
+  dependsOn: [
+    serviceBus
+    monitoring
+  ]
   params: {
     namePrefix: 'clawback-${baseName}'
     location: location
     tags: tags
     alertEmailAddress: alertEmailAddress
-    serviceBusNamespaceName: serviceBus.outputs.name
-    applicationInsightsName: monitoring.outputs.name
-    failureSpikeThreshold: failureSpikeThreshold
+    serviceBusNamespaceName: names.serviceBus
+    applicationInsightsName: names.applicationInsights
+    remediationFailurePercentThreshold: remediationFailurePercentThreshold
+    backlogAgeMinutesThreshold: backlogAgeMinutesThreshold
   }
 }
 

@@ -11,5 +11,5 @@ param tags = {
 
 // Everything else keeps its default; uncomment to change.
 // param maximumInstanceCount = 40
-// param failureSpikeThreshold = 25
+// param remediationFailurePercentThreshold = 20
 // param storageSkuName = 'Standard_ZRS'

@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 
@@ -16,21 +15,11 @@ import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { startAzurite } from './azurite.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
-import { startOnpremSandbox } from './onprem/sandbox.js';
 import type { FakeEwsServer } from './onprem/server.js';
-import {
-  onpremMailboxes,
-  onpremServiceAccount,
-  sandboxApp,
-  sandboxConfig,
-  sandboxMailboxes,
-} from './sampleTenant.js';
-import {
-  createAppCertificate,
-  type SandboxMailbox,
-  type SandboxTenant,
-  startSandboxTenant,
-} from './sandbox/index.js';
+import type { Platforms } from './platforms/index.js';
+import type { SandboxMailbox, SandboxTenant, SandboxTenantOptions } from './sandbox/index.js';
+import { startSandboxEstate } from './sandboxEstate.js';
+import { startTimers } from './timers.js';
 
 export interface LocalRuntimeOptions {
   /** Port of the Functions endpoints (7071 as `func start`); 0 picks a free one. */
@@ -39,6 +28,13 @@ export interface LocalRuntimeOptions {
   sandboxPort?: number;
   /** Port of Azurite's Table service (10002 as the emulator); 0 picks a free one. */
   tablePort: number;
+  /** Port of the on-premises sandbox's EWS endpoint; default 0 (a free one). */
+  onpremPort?: number;
+  /**
+   * false: no sandboxes and no sample configuration, for a tenant of the operator's own
+   * (`CLAWBACK_SANDBOX=off`); the configuration the operator applied stays as it is.
+   */
+  sandbox?: boolean;
   /** Git-ignored folder for the tables, the sandbox certificates and the sample app's key. */
   dataDir: string;
   /** Keep table data on disk across restarts (npm start); in memory otherwise (tests). */
@@ -52,21 +48,40 @@ export interface LocalRuntimeOptions {
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
   /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
   extraMailboxes?: SandboxMailbox[];
+  /** Graph's latency and per-mailbox limit in the sandbox tenant (the benchmark's conditions). */
+  sandboxLimits?: Pick<
+    SandboxTenantOptions,
+    'latencyMs' | 'mailboxConcurrencyLimit' | 'mailboxConcurrencyRetryAfterSeconds'
+  >;
+  /** Run the timer functions (the pull connectors) every this many seconds; never when unset (tests call runTimers). */
+  timerSeconds?: number | undefined;
+  /** Ports of the fake TAP, Secure Endpoint and Defender APIs; 0 or unset picks free ones. */
+  platformPorts?: { tap?: number; amp?: number; defender?: number } | undefined;
+  /** When the seeded TAP `cleared` event appears, after start; never when unset. */
+  tapClearedAfterMs?: number | undefined;
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
   log: (line: string) => void;
 }
 
-export interface LocalRuntime {
+/** The runtime without sandboxes (`sandbox: false`). */
+export interface BareLocalRuntime {
   apiUrl: string;
-  tenant: SandboxTenant;
-  /** The on-premises sandbox: a fake Exchange Server's EWS endpoint. */
-  onprem: FakeEwsServer;
   queue: InMemoryQueue;
   services: Services;
   functions: RegisteredFunction[];
   tableConnectionString: string;
+  /** Runs every timer function once, now (what the timer loop does every `timerSeconds`). */
+  runTimers(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface LocalRuntime extends BareLocalRuntime {
+  tenant: SandboxTenant;
+  /** Fakes of the polling APIs the sample configuration's pull sources read. */
+  platforms: Platforms;
+  /** The on-premises sandbox: a fake Exchange Server's EWS endpoint. */
+  onprem: FakeEwsServer;
 }
 
 function invocationContext(
@@ -86,30 +101,6 @@ function invocationContext(
   });
 }
 
-function appCertificateFile(dataDir: string): { file: string; certPem: string } {
-  const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, 'sandbox-graph-app.pem');
-  const certFile = path.join(dir, 'sandbox-graph-app.crt');
-  if (!existsSync(file) || !existsSync(certFile)) {
-    mkdirSync(dir, { recursive: true });
-    const cert = createAppCertificate('clawback-sandbox-app');
-    writeFileSync(file, cert.pemBundle, { mode: 0o600 });
-    writeFileSync(certFile, cert.certPem);
-  }
-  return { file, certPem: readFileSync(certFile, 'utf8') };
-}
-
-/** The EWS service account's password, made on first start and kept where a file secret reference finds it. */
-function ewsPasswordFile(dataDir: string): { file: string; password: string } {
-  const dir = path.join(dataDir, 'secrets');
-  const file = path.join(dir, 'sandbox-ews-password');
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
-  }
-  return { file, password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
-}
-
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2));
 }
@@ -120,7 +111,15 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
  * Azurite's Table service, and a hybrid estate behind a sample configuration: the sandbox tenant
  * (Exchange Online through Graph) and the on-premises sandbox (Exchange Server through EWS).
  */
-export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions & { sandbox?: true },
+): Promise<LocalRuntime>;
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions & { sandbox: false },
+): Promise<BareLocalRuntime>;
+export async function startLocalRuntime(
+  options: LocalRuntimeOptions,
+): Promise<LocalRuntime | BareLocalRuntime> {
   const log = options.log;
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -133,30 +132,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `tables      Azurite Table service on http://127.0.0.1:${azurite.port}${options.persistTables ? ` (data in ${path.join(options.dataDir, 'azurite')})` : ' (in memory)'}`,
     );
 
-    const appCert = appCertificateFile(options.dataDir);
-    const tenant = await startSandboxTenant({
-      apps: [{ ...sandboxApp, certificatePem: appCert.certPem }],
-      mailboxes: [...sandboxMailboxes(), ...(options.extraMailboxes ?? [])],
-      ...(options.tls ? { tls: options.tls, host: '127.0.0.1' } : {}),
-      port: options.sandboxPort ?? 0,
-    });
-    stops.push(() => tenant.close());
-    log(
-      `sandbox     Graph ${tenant.graphEndpoint}/v1.0, token endpoint ${tenant.authorityHost}/${sandboxApp.tenantDomain}/oauth2/v2.0/token`,
-    );
-
-    const ewsPassword = ewsPasswordFile(options.dataDir);
-    const seeded = onpremMailboxes();
-    const onprem = await startOnpremSandbox({
-      username: onpremServiceAccount,
-      password: ewsPassword.password,
-      mailboxes: seeded,
-      tls: options.tls,
-    });
-    stops.push(() => onprem.close());
-    log(
-      `onprem      EWS ${onprem.url} (NTLM as ${onpremServiceAccount}, impersonation), mailboxes ${seeded.map((m) => m.address).join(', ')}`,
-    );
+    const estate =
+      options.sandbox === false
+        ? undefined
+        : await startSandboxEstate({
+            dataDir: options.dataDir,
+            sandboxPort: options.sandboxPort ?? 0,
+            onpremPort: options.onpremPort ?? 0,
+            tls: options.tls,
+            extraMailboxes: options.extraMailboxes,
+            sandboxLimits: options.sandboxLimits,
+            platformPorts: options.platformPorts,
+            tapClearedAfterMs: options.tapClearedAfterMs,
+            log,
+          });
+    if (estate) stops.push(() => estate.stop());
 
     const env = {
       ...process.env,
@@ -171,10 +161,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const services = buildServices(settings, {
       queue,
       secrets,
+      ...(options.identityHttpClientFor && estate
+        ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
+        : {}),
       backendFor: createMailBackendFactory({
         secrets,
-        ...(options.identityHttpClientFor
-          ? { identityHttpClient: options.identityHttpClientFor(tenant) }
+        ...(options.identityHttpClientFor && estate
+          ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
           : {}),
         ...(options.tls ? { ewsCa: options.tls.caPem } : {}),
         log: (line) => log(`mail        ${line}`),
@@ -183,20 +176,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     useServices(services);
     stops.push(() => Promise.resolve(useServices(undefined)));
 
-    const document = configDocumentSchema.parse(
-      sandboxConfig(
-        {
-          authorityHost: tenant.publicAuthorityHost,
-          graphEndpoint: tenant.graphEndpoint,
-          ewsUrl: onprem.url,
-        },
-        { certificate: appCert.file, ewsPassword: ewsPassword.file },
-      ),
-    );
-    const version = await services.configStore.put(document);
-    log(
-      `config      sample configuration applied (version ${version}): contoso.com → chain hybrid (sandbox-online, then sandbox-onprem)`,
-    );
+    if (estate) {
+      const version = await services.configStore.put(configDocumentSchema.parse(estate.sampleConfig()));
+      log(
+        `config      sample configuration applied (version ${version}): contoso.com → chain hybrid (sandbox-online, then sandbox-onprem)`,
+      );
+    } else {
+      const applied = await services.configStore.get();
+      log(
+        `config      sandbox off: ${applied ? `the applied configuration (version ${applied.version}) is kept` : 'no configuration applied yet; PUT one to /api/config'}`,
+      );
+    }
 
     const functions = options.functions ?? (await loadRegistrations(path.join(__dirname, '..', 'functions')));
     for (const fn of functions.filter((f) => f.trigger.type === 'serviceBusTrigger')) {
@@ -214,11 +204,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             }),
           );
         },
-        { sessions: fn.trigger.isSessionsEnabled === true },
+        {
+          sessions: fn.trigger.isSessionsEnabled === true,
+          // Sessions are mailboxes: this is how many are worked on at once (C of the benchmark).
+          ...(fn.trigger.isSessionsEnabled === true
+            ? { maxConcurrentCalls: settings.CLAWBACK_MAX_CONCURRENT_MAILBOXES }
+            : {}),
+        },
       );
       stops.push(() => processor.stop());
       log(`function    ${fn.name}: queue ${queueName}${fn.trigger.isSessionsEnabled ? ' (sessions)' : ''}`);
     }
+    const timers = startTimers(functions, options.timerSeconds, (fn) => invocationContext(fn, log), log);
+    stops.push(() => timers.stop());
     const httpFunctions = functions
       .filter((f) => f.trigger.type === 'httpTrigger')
       .map((fn) => ({
@@ -243,7 +241,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
-      if (sandboxView?.[2] && req.method === 'GET') {
+      if (estate && sandboxView?.[2] && req.method === 'GET') {
+        const { onprem, tenant } = estate;
         const address = decodeURIComponent(sandboxView[2]);
         const onpremView = sandboxView[1] !== undefined;
         let state: unknown;
@@ -322,12 +321,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       );
     return {
       apiUrl,
-      tenant,
-      onprem,
+      ...(estate ? { tenant: estate.tenant, onprem: estate.onprem, platforms: estate.platforms } : {}),
       queue,
       services,
       functions,
       tableConnectionString: azurite.connectionString,
+      runTimers: () => timers.run(),
       async stop() {
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
       },

@@ -11,6 +11,15 @@ export const sandboxApp = {
 export const sampleMessageId = '<invoice-2291.7f3a@mail.northwind-traders.example>';
 export const sampleSha256 = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
 
+/**
+ * Each walk-through of the README has a message and a threat of its own, so the Quickstart, "Try every
+ * action" and the CLI walk-through work in any order against one start: none removes another's copy
+ * and a clean verdict restores only its own threat.
+ */
+export const tryMessageId = '<statement-7781.b2c4@mail.northwind-traders.example>';
+export const trySha256 = '2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae';
+export const walkthroughMessageId = '<shipping-4410.9d2e@mail.northwind-traders.example>';
+
 const invoice = {
   internetMessageId: sampleMessageId,
   subject: 'Invoice 2291 overdue',
@@ -27,7 +36,22 @@ export function sandboxMailboxes(): SandboxMailbox[] {
     {
       address: 'alice@contoso.com',
       displayName: 'Alice Wilber',
-      messages: [{ ...invoice }, { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update' }],
+      messages: [
+        { ...invoice },
+        { internetMessageId: '<weekly-1@contoso.com>', subject: 'Weekly update' },
+        {
+          internetMessageId: tryMessageId,
+          subject: 'Statement 7781',
+          from: invoice.from,
+          receivedDateTime: '2026-11-26T09:02:00Z',
+        },
+        {
+          internetMessageId: walkthroughMessageId,
+          subject: 'Shipping notice 4410',
+          from: 'noreply@shipping.northwind-traders.example',
+          receivedDateTime: '2026-11-26T09:40:00Z',
+        },
+      ],
     },
     {
       address: 'bob@contoso.com',
@@ -74,8 +98,10 @@ export function onpremMailboxes(): OnpremMailbox[] {
 export function sandboxConfig(
   endpoints: { authorityHost: string; graphEndpoint: string; ewsUrl: string },
   secretFiles: { certificate: string; ewsPassword: string },
+  sources?: ConfigDocumentInput['sources'],
 ): ConfigDocumentInput {
   return {
+    ...(sources ? { sources } : {}),
     settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
     profiles: [
       {
@@ -131,4 +157,50 @@ export function sampleVerdict(eventId: string): Record<string, unknown> {
       },
     ],
   };
+}
+
+/**
+ * The pull sources of the sample configuration, each polling its local fake (local/platforms): TAP
+ * asks for quarantine (reversible, so its later `cleared` restores), Defender for Junk, Secure
+ * Endpoint for the policy's action.
+ */
+export function sandboxPullSources(
+  urls: { tap: string; amp: string; defender: string },
+  secretFiles: { tapSecret: string; ampApiKey: string },
+  credentials: { tapPrincipal: string; ampClientId: string },
+): NonNullable<ConfigDocumentInput['sources']> {
+  return [
+    {
+      name: 'proofpoint-tap',
+      pull: {
+        type: 'proofpoint-tap',
+        baseUrl: urls.tap,
+        principal: credentials.tapPrincipal,
+        secret: { file: secretFiles.tapSecret },
+        intervalSeconds: 30,
+        action: 'quarantine',
+      },
+    },
+    {
+      name: 'cisco-secure-endpoint',
+      pull: {
+        type: 'cisco-secure-endpoint',
+        baseUrl: urls.amp,
+        clientId: credentials.ampClientId,
+        apiKey: { file: secretFiles.ampApiKey },
+        intervalSeconds: 30,
+        eventTypes: [553648147, 1090519054],
+      },
+    },
+    {
+      name: 'defender',
+      pull: {
+        type: 'defender',
+        profile: 'sandbox-online',
+        baseUrl: urls.defender,
+        intervalSeconds: 30,
+        action: 'moveToJunk',
+      },
+    },
+  ];
 }

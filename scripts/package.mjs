@@ -57,6 +57,12 @@ function compiledFiles() {
 }
 
 /**
+ * Production packages no server path loads: @azure/identity depends on @azure/msal-browser only for its
+ * browser flows (its package.json `browser` map), which Node never requires; it is 20 MB of the zip.
+ */
+const unusedOnServer = new Set(['node_modules/@azure/msal-browser']);
+
+/**
  * Production packages from the lockfile (entries npm marks `dev` or `devOptional` are left out). A
  * package's own nested node_modules are skipped while walking it: the nested packages are lockfile
  * entries of their own, so a nested dev-only package cannot slip in with its parent.
@@ -66,6 +72,7 @@ function productionDependencyFiles() {
   const packages = Object.entries(lock.packages ?? {})
     .filter(([key, meta]) => key.startsWith('node_modules/') && !meta.dev && !meta.devOptional && !meta.link)
     .map(([key]) => key)
+    .filter((key) => !unusedOnServer.has(key))
     // Optional packages for other platforms are in the lockfile but not on disk.
     .filter((key) => existsSync(path.join(root, key)));
   const files = [];

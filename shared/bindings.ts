@@ -14,6 +14,7 @@ export const serviceBusConnection = 'ServiceBusConnection';
 export const routes = {
   ingestVerdict: { route: 'verdicts', methods: ['POST'], authLevel: 'function' },
   getVerdict: { route: 'verdicts/{id}', methods: ['GET'], authLevel: 'function' },
+  listVerdicts: { route: 'verdicts', methods: ['GET'], authLevel: 'function' },
   health: { route: 'health', methods: ['GET'], authLevel: 'anonymous' },
   recordDeliveries: { route: 'deliveries', methods: ['POST'], authLevel: 'function' },
   getConfig: { route: 'config', methods: ['GET'], authLevel: 'admin' },
@@ -27,14 +28,6 @@ export const routes = {
   undoVerdict: { route: 'verdicts/{id}/undo', methods: ['POST'], authLevel: 'admin' },
 } as const;
 
-/** Timer schedules (NCRONTAB, six fields). */
-export const timers = {
-  /** Deletes audit, ledger and cursor rows older than `settings.retentionDays`. */
-  retention: '0 17 3 * * *',
-  /** Rejects verdicts whose approval window (`settings.approvalHours`) has passed. */
-  approvalExpiry: '0 */10 * * * *',
-} as const;
-
 /** Service Bus redelivers a message this many times before dead-lettering it (matches infra). */
 export const maxDeliveryCount = 10;
 
@@ -46,6 +39,20 @@ export const tables = {
   /** Every copy Clawback changed, by threat: what a clean verdict restores. */
   remediatedCopies: 'RemediatedCopies',
   config: 'Configuration',
+  /** One row per pull connector: the last window fully read, and its last error. */
+  sourceCursors: 'SourceCursors',
   /** Append-only: who decided or changed what (issue 13). */
   audit: 'Audit',
+} as const;
+
+/**
+ * Timers (NCRONTAB, six fields): the one that runs every due pull connector (SPEC §9; each source's
+ * own interval is kept in its cursor), and issue 13's retention and approval expiry.
+ */
+export const timers = {
+  pullSources: { schedule: '0 * * * * *' },
+  /** Deletes audit, ledger and cursor rows older than `settings.retentionDays`. */
+  retention: { schedule: '0 17 3 * * *' },
+  /** Rejects verdicts whose approval window (`settings.approvalHours`) has passed. */
+  approvalExpiry: { schedule: '0 */10 * * * *' },
 } as const;

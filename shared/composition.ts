@@ -1,22 +1,24 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 
 import { auditingFactory } from './audit/auditingBackend.js';
 import { TableAuditLog } from './audit/tableAuditLog.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
+import { TableCursorStore } from './cursors/tableCursorStore.js';
 import { ClawbackError } from './errors.js';
+import { lazyCredential, lazyQueue, lazySecrets } from './lazyClients.js';
 import { createMailBackendFactory } from './mail/factory.js';
 import type { AuditLog, RetentionStore } from './ports/audit.js';
 import type { ConfigStore } from './ports/config.js';
+import type { CursorStore } from './ports/cursors.js';
 import type { MailBackend } from './ports/mail.js';
 import type { QueueSender } from './ports/queue.js';
 import type { ResultStore } from './ports/results.js';
 import type { SecretSource } from './ports/secrets.js';
-import { ServiceBusQueue } from './queue/serviceBusQueue.js';
 import { type TableConnection, TableResultStore } from './results/tableResultStore.js';
 import { CompositeSecretSource } from './secrets/compositeSecretSource.js';
-import { KeyVaultSecretSource } from './secrets/keyVaultSecretSource.js';
 import { LocalSecretSource } from './secrets/localSecretSource.js';
 
 /** Everything the functions need, built once per worker. */
@@ -26,6 +28,10 @@ export interface Services {
   configStore: ConfigStore;
   queue: QueueSender;
   secrets: SecretSource;
+  /** `SourceCursors`: where each pull connector has read to (absent in services built for other tests). */
+  cursors?: CursorStore | undefined;
+  /** Reaches a sandbox token endpoint for the Defender connector; production leaves it unset. */
+  identityHttpClient?: HttpClient | undefined;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
   /** The `Audit` trail; optional so services assembled by hand (tests) may go without. */
@@ -53,27 +59,39 @@ function tableConnection(settings: AppSettings, credential: () => TokenCredentia
 
 /**
  * Builds the production services from app settings: managed identity for Service Bus, Storage and
- * Key Vault in Azure, connection strings only where a local setting gives one.
+ * Key Vault in Azure, connection strings only where a local setting gives one. The identity, Service
+ * Bus and Key Vault SDKs load on first use, so a function that never calls them never loads them.
  */
 export function buildServices(settings: AppSettings, overrides: Partial<Services> = {}): Services {
   let azureCredential: TokenCredential | undefined;
   const credential = () =>
-    (azureCredential ??= new DefaultAzureCredential(
-      settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
-    ));
+    (azureCredential ??= lazyCredential(async () => {
+      const { DefaultAzureCredential } = await import('@azure/identity');
+      return new DefaultAzureCredential(
+        settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
+      );
+    }));
   const connection = tableConnection(settings, credential);
+  const keyVaultUrl = settings.CLAWBACK_KEY_VAULT_URL;
   const secrets =
     overrides.secrets ??
     new CompositeSecretSource({
       runtime: settings.CLAWBACK_RUNTIME,
-      keyVault: settings.CLAWBACK_KEY_VAULT_URL
-        ? new KeyVaultSecretSource({
-            vaultUrl: settings.CLAWBACK_KEY_VAULT_URL,
-            credential: credential(),
-            ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+      keyVault: keyVaultUrl
+        ? lazySecrets(async () => {
+            const { KeyVaultSecretSource } = await import('./secrets/keyVaultSecretSource.js');
+            return new KeyVaultSecretSource({
+              vaultUrl: keyVaultUrl,
+              credential: credential(),
+              ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+            });
           })
         : undefined,
-      local: new LocalSecretSource({ runtime: settings.CLAWBACK_RUNTIME, baseDir: process.cwd() }),
+      local: new LocalSecretSource({
+        runtime: settings.CLAWBACK_RUNTIME,
+        baseDir: process.cwd(),
+        ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
+      }),
     });
   const auditLog = new TableAuditLog(connection);
   const audit = overrides.audit ?? auditLog;
@@ -86,15 +104,20 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
       overrides.configStore ?? new TableConfigStore(connection, settings.CLAWBACK_CONFIG_CACHE_SECONDS),
     queue:
       overrides.queue ??
-      ServiceBusQueue.fromSettings(
-        settings.ServiceBusConnection
-          ? { connectionString: settings.ServiceBusConnection }
-          : {
-              fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '',
-              credential: credential(),
-            },
-      ),
+      lazyQueue(async () => {
+        const { ServiceBusQueue } = await import('./queue/serviceBusQueue.js');
+        return ServiceBusQueue.fromSettings(
+          settings.ServiceBusConnection
+            ? { connectionString: settings.ServiceBusConnection }
+            : {
+                fullyQualifiedNamespace: settings.ServiceBusConnection__fullyQualifiedNamespace ?? '',
+                credential: credential(),
+              },
+        );
+      }),
     secrets,
+    cursors: overrides.cursors ?? new TableCursorStore(connection),
+    identityHttpClient: overrides.identityHttpClient,
     backendFor,
     audit,
     retention: overrides.retention ?? auditLog,

@@ -25,10 +25,14 @@ param duplicateDetectionHistoryTimeWindow string = 'PT10M'
 @minLength(3)
 param messageTimeToLive string = 'P14D'
 
-@description('Required. Principal id of the Function App\'s user-assigned managed identity.')
-@minLength(36)
-@maxLength(36)
-param principalId string
+@description('Required. Name of the user-assigned managed identity the Function App runs as.')
+@minLength(3)
+@maxLength(128)
+param identityName string
+
+@description('Required. Resource id of the Log Analytics workspace that receives the operational logs.')
+@minLength(1)
+param logAnalyticsWorkspaceId string
 
 var dataSenderRoleId = subscriptionResourceId(
   'Microsoft.Authorization/roleDefinitions',
@@ -39,7 +43,7 @@ var dataReceiverRoleId = subscriptionResourceId(
   '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 )
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: name
   location: location
   tags: tags
@@ -54,8 +58,8 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   }
 }
 
-// Queue names and session flags mirror shared/bindings.ts (`queues`); test/unit/infra.test.ts checks it.
-resource verdictsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+// Queue names and session flags mirror shared/bindings.ts (`queues`); test/unit/infra/ checks it.
+resource verdictsQueue 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = {
   parent: namespace
   name: 'verdicts'
   properties: {
@@ -71,7 +75,7 @@ resource verdictsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
 }
 
 // Session id = mailbox address: one mailbox is worked by one receiver at a time, in order.
-resource remediationsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+resource remediationsQueue 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = {
   parent: namespace
   name: 'remediations'
   properties: {
@@ -86,13 +90,41 @@ resource remediationsQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' =
   }
 }
 
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+// Namespace and queue create/update/delete operations: who changed the queues the app depends on.
+// 2021-05-01-preview is the newest version and the one that takes a scope; the linter prefers the
+// 2016-09-01 stable version, whose schema only allows the name 'service' and has no metric categories.
+#disable-next-line use-recent-api-versions
+resource namespaceDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'OperationalLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
 // Sender: ingestVerdict and fanOutVerdict enqueue, remediateMailbox schedules retries.
 resource dataSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace.id, principalId, dataSenderRoleId)
+  name: guid(namespace.id, identity.id, dataSenderRoleId)
   scope: namespace
   properties: {
     description: 'Clawback enqueues verdicts, remediations and scheduled retries.'
-    principalId: principalId
+    principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: dataSenderRoleId
   }
@@ -100,11 +132,11 @@ resource dataSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 
 // Receiver: the two queue triggers (including session receivers and the dead-letter replay).
 resource dataReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(namespace.id, principalId, dataReceiverRoleId)
+  name: guid(namespace.id, identity.id, dataReceiverRoleId)
   scope: namespace
   properties: {
     description: 'Clawback queue triggers receive verdicts and remediations.'
-    principalId: principalId
+    principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: dataReceiverRoleId
   }

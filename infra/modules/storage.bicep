@@ -26,12 +26,16 @@ param skuName string = 'Standard_LRS'
 @maxLength(63)
 param deploymentContainerName string
 
-@description('Required. Principal id of the Function App\'s user-assigned managed identity.')
-@minLength(36)
-@maxLength(36)
-param principalId string
+@description('Required. Name of the user-assigned managed identity the Function App runs as.')
+@minLength(3)
+@maxLength(128)
+param identityName string
 
-// The names come from shared/bindings.ts (`tables`); test/unit/infra.test.ts keeps them equal.
+@description('Required. Resource id of the Log Analytics workspace that receives the table access logs.')
+@minLength(1)
+param logAnalyticsWorkspaceId string
+
+// The names come from shared/bindings.ts (`tables`); test/unit/infra/ keeps them equal.
 var tableNames = [
   'Verdicts'
   'Remediations'
@@ -40,6 +44,7 @@ var tableNames = [
   'RemediatedCopies'
   'Configuration'
   'Audit'
+  'SourceCursors'
 ]
 
 var tableDataContributorRoleId = subscriptionResourceId(
@@ -51,7 +56,7 @@ var blobDataOwnerRoleId = subscriptionResourceId(
   'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 )
 
-resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource account 'Microsoft.Storage/storageAccounts@2026-09-01' = {
   name: name
   location: location
   tags: tags
@@ -76,12 +81,12 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
   parent: account
   name: 'default'
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {
@@ -89,24 +94,54 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-09-01' = {
   parent: account
   name: 'default'
 }
 
-resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2026-09-01' = [
   for tableName in tableNames: {
     parent: tableService
     name: tableName
   }
 ]
 
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+// Who read, wrote or deleted which result row: the audit trail of the tables an operator relies on.
+// 2021-05-01-preview is the newest version and the one that takes a scope; the linter prefers the
+// 2016-09-01 stable version, whose schema only allows the name 'service' and has no metric categories.
+#disable-next-line use-recent-api-versions
+resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'StorageRead'
+        enabled: true
+      }
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
+  }
+}
+
 resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, principalId, tableDataContributorRoleId)
+  name: guid(account.id, identity.id, tableDataContributorRoleId)
   scope: account
   properties: {
     description: 'Clawback reads and writes its result and configuration tables.'
-    principalId: principalId
+    principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: tableDataContributorRoleId
   }
@@ -117,11 +152,11 @@ resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
 // azure-webjobs-secrets container, and to read the Flex Consumption deployment package. No queue role:
 // nothing here uses Storage queues (Service Bus carries the messages).
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, principalId, blobDataOwnerRoleId)
+  name: guid(account.id, identity.id, blobDataOwnerRoleId)
   scope: account
   properties: {
     description: 'Functions host storage: blob leases, function keys and the deployment package.'
-    principalId: principalId
+    principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: blobDataOwnerRoleId
   }

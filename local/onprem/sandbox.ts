@@ -10,6 +10,8 @@ export interface OnpremSandboxOptions {
   }[];
   /** Serve https with this key and certificate; plain http on loopback otherwise. */
   tls?: { keyPem: string; certPem: string } | undefined;
+  /** Default 0 (a free port). */
+  port?: number;
 }
 
 /**
@@ -22,6 +24,7 @@ export async function startOnpremSandbox(options: OnpremSandboxOptions): Promise
     username: options.username,
     password: options.password,
     ...(options.tls ? { tls: { key: options.tls.keyPem, cert: options.tls.certPem } } : {}),
+    port: options.port ?? 0,
   });
   for (const mailbox of options.mailboxes) {
     server.addMailbox(mailbox.address);

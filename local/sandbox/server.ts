@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FaultScript, scriptedResponse, seededRandom } from './faults.js';
 import type { GraphState } from './graph/context.js';
+import { countOperations } from './graph/operations.js';
 import { DestroySocket, GraphService } from './graph/router.js';
 import { Directory } from './graph/store.js';
 import { jsonResponse, safeDecode, type SandboxRequest, type SandboxResponse } from './http.js';
@@ -39,10 +40,13 @@ export async function startSandboxTenant(options: SandboxTenantOptions): Promise
   const state: GraphState = {
     directory: new Directory(options.mailboxes, options.groups ?? []),
     pageSize: options.pageSize ?? 10,
+    maxPageSize: options.maxPageSize,
     forwards: [],
   };
   const graph = new GraphService(state, tokens, faults, {
     mailboxConcurrencyLimit: options.mailboxConcurrencyLimit,
+    mailboxConcurrencyRetryAfterSeconds: options.mailboxConcurrencyRetryAfterSeconds,
+    latencyMs: options.latencyMs,
     random,
     log: options.log,
   });
@@ -157,6 +161,11 @@ export async function startSandboxTenant(options: SandboxTenantOptions): Promise
       return tokenRequests;
     },
     maxConcurrency: (mailbox) => graph.maxConcurrency(mailbox),
+    operationCounts: (mailbox) => countOperations(graph.requests, mailbox),
+    resetCounters: () => {
+      graph.reset();
+      tokenRequests = 0;
+    },
     script: (rule) => faults.add(rule),
     clearScripts: () => faults.clear(),
     expireTokens: () => tokens.expireAll(),

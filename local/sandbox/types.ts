@@ -75,6 +75,15 @@ export interface SandboxTenantOptions {
    * answered 429 `ApplicationThrottled` (Outlook allows four). Default: no limit.
    */
   mailboxConcurrencyLimit?: number;
+  /** Retry-After (seconds) sent with that 429. Default 0. */
+  mailboxConcurrencyRetryAfterSeconds?: number;
+  /**
+   * Time every Graph operation (a request, or each item of a `$batch`) takes while it holds one of its
+   * mailbox's slots, as Exchange Online's own processing time. Default 0.
+   */
+  latencyMs?: number;
+  /** Server-driven paging: no page holds more than this many items, whatever `$top` asks. Default: `$top`. */
+  maxPageSize?: number;
   /** Lifetime of issued access tokens. Default 3599 s, as Entra ID. */
   tokenLifetimeSeconds?: number;
   /** Seed of the PRNG behind `FaultRule.probability` and the order of `$batch` responses. Default 1. */
@@ -111,10 +120,15 @@ export interface SandboxRequestRecord {
   method: string;
   /** Path under the Graph root with the query, percent-decoded, e.g. `/v1.0/users/a@b.c/messages?$top=10`. */
   path: string;
+  /** What the request did: `search`, `folder`, `delete`, `move`, `batch`, … (see operationOf). */
+  operation: string;
   /** Lower-cased mailbox address the request addressed, when it addressed one. */
   mailbox?: string;
   status: number;
   batched?: boolean;
+  /** `performance.now()` when the request arrived and when it was answered, for round-trip counts. */
+  startedAt: number;
+  finishedAt: number;
 }
 
 export interface SandboxForward {
@@ -173,6 +187,13 @@ export interface SandboxTenant {
   readonly tokenRequests: number;
   /** Highest number of Graph requests (batch items count) ever in flight at once for that mailbox. */
   maxConcurrency(mailbox: string): number;
+  /**
+   * Graph operations by kind (`search`, `folder`, `delete`, …; a `$batch` envelope counts as `batch`, its
+   * items by their own kind), for one mailbox or all of them.
+   */
+  operationCounts(mailbox?: string): Record<string, number>;
+  /** Forgets recorded requests, concurrency peaks and the token request count. */
+  resetCounters(): void;
   script(rule: FaultRule): void;
   clearScripts(): void;
   /** Makes every access token issued so far expire now, as if an hour had passed. */

@@ -1,10 +1,11 @@
 import { queues } from '../bindings.js';
 import type { ConfigDocument } from '../config/document.js';
-import { ensureError } from '../errors.js';
+import { ClawbackError, ensureError } from '../errors.js';
 import type { AuditLog } from '../ports/audit.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
-import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
+import type { RemediationRecord, ResultStore, VerdictPatch, VerdictRecord } from '../ports/results.js';
+import { firstCheck } from '../recipients/completion.js';
 import { recipientCopies } from '../recipients/plan.js';
 import type { Decision } from '../remediation/policy.js';
 import { threatKey } from '../verdicts/ids.js';
@@ -24,7 +25,10 @@ export interface GateDeps {
 }
 
 export type GatedDecision = Decision & {
-  /** Merged into the verdict row at fan-out: `awaitingApproval` when the gate holds the verdict. */
+  /**
+   * Merged into the verdict row at fan-out: `approvalAbove` when the gate holds the verdict, so its
+   * completion check ends it `awaitingApproval` instead of completed.
+   */
   verdictPatch: Partial<VerdictRecord>;
 };
 
@@ -50,7 +54,7 @@ export async function applyApprovalGate(
     else if (existing?.approvedBy === undefined) {
       const count = await countCopies(message, decision, deps.store, limit + 1, options);
       if (count > limit) {
-        gated = { ...decision, mode: 'simulate', verdictPatch: { status: 'awaitingApproval' } };
+        gated = { ...decision, mode: 'simulate', verdictPatch: { approvalAbove: limit } };
         why = `; more than ${limit} copies (approvalAbove), so simulated first and awaiting approval`;
       }
     }
@@ -98,6 +102,8 @@ export interface ApprovalDeps {
   store: ResultStore;
   queue: QueueSender;
   config: ConfigDocument;
+  /** Delay of the completion check an approval starts (`CLAWBACK_COMPLETION_CHECK_MS`). */
+  checkDelayMs: number;
   audit?: AuditLog | undefined;
   now?: () => Date;
 }
@@ -113,6 +119,12 @@ export type ApprovalResult =
 export function approvalDeadline(verdict: VerdictRecord, config: ConfigDocument): Date {
   return new Date(Date.parse(verdict.receivedAt) + config.settings.approvalHours * 3_600_000);
 }
+
+/**
+ * The approval's completion checks start at this round: the simulation's own chain used the rounds
+ * from 0, and a check id seen within the duplicate-detection window would be dropped.
+ */
+const approvalRound = 1_000_000;
 
 /**
  * Approve or reject a verdict awaiting approval. Approval remediates exactly the rows the simulation
@@ -137,12 +149,17 @@ export async function decideApproval(
       await expire(verdict, deps, options);
       return { kind: 'expired', deadline: deadline.toISOString() };
     }
-    if (decision === 'approve' && (verdict.recipients === 0 || verdict.done < verdict.recipients))
-      return { kind: 'stillSimulating', done: verdict.done, recipients: verdict.recipients };
     const claim = await deps.store.claimEvent(decisionSource, verdictId, decision, options);
     if (claim.verdictId !== decision) return { kind: 'notWaiting', status: verdict.status };
-    return settle(verdict, decision, who, comment, deps, false, options);
+    return settle(verdictId, decision, who, comment, deps, options);
   }
+  // Held by the gate and still simulating: the completion check has not counted every row yet.
+  if (
+    verdict.status === 'fannedOut' &&
+    verdict.approvalAbove !== undefined &&
+    verdict.approvedBy === undefined
+  )
+    return { kind: 'stillSimulating', done: verdict.done, recipients: verdict.recipients };
   // Already decided: the same decision again completes an approval a crash interrupted.
   const same =
     (decision === 'approve' && verdict.approvedBy !== undefined && verdict.status !== 'rejected') ||
@@ -150,7 +167,7 @@ export async function decideApproval(
   if (!same || verdict.source === undoSource)
     return { kind: 'notWaiting', status: verdict.status, decidedBy: verdict.approvedBy };
   if (decision === 'reject') return { kind: 'rejected', verdict };
-  return settle(verdict, decision, verdict.approvedBy ?? who, undefined, deps, true, options);
+  return settle(verdictId, decision, verdict.approvedBy ?? who, undefined, deps, options);
 }
 
 /** Source of the verdicts an undo creates (they carry `approvedBy` = who asked, never wait for approval). */
@@ -165,102 +182,114 @@ export async function expire(
   const claim = await deps.store.claimEvent(decisionSource, verdict.verdictId, 'reject', options);
   if (claim.verdictId !== 'reject') return false;
   await settle(
-    verdict,
+    verdict.verdictId,
     'reject',
     systemCaller('approvalWindow'),
     `the approval window of ${deps.config.settings.approvalHours} h passed`,
     deps,
-    false,
     options,
   );
   return true;
 }
 
+/**
+ * Writes the decision on the verdict's row, conditional on its ETag (the completion check writes it
+ * too). Returns false when the row is no longer waiting and nobody wrote this decision on it.
+ */
+async function writeDecision(
+  verdictId: string,
+  patch: VerdictPatch,
+  deps: ApprovalDeps,
+  options?: CallOptions,
+): Promise<{ wrote: boolean; verdict: VerdictRecord }> {
+  const read = await deps.store.readVerdict(verdictId, options);
+  if (!read) throw new ClawbackError('Unknown', `Verdict ${verdictId} vanished while being decided.`);
+  if (read.value.status === 'awaitingApproval' && (await deps.store.updateVerdict(patch, read.etag, options)))
+    return { wrote: true, verdict: { ...read.value, ...patch } };
+  const fresh = (await deps.store.getVerdict(verdictId, options)) ?? read.value;
+  // A repeat of this decision (or a concurrent delivery of it) wrote it first: carry on from there.
+  if (fresh.status !== 'awaitingApproval' && fresh.approvedBy !== undefined)
+    return { wrote: false, verdict: fresh };
+  throw new ClawbackError('Unknown', `Verdict ${verdictId} changed while being decided; try again.`, {
+    retryable: true,
+  });
+}
+
 async function settle(
-  verdict: VerdictRecord,
+  verdictId: string,
   decision: 'approve' | 'reject',
   who: string,
   comment: string | undefined,
   deps: ApprovalDeps,
-  repeat: boolean,
   options?: CallOptions,
 ): Promise<ApprovalResult> {
   const at = (deps.now ?? (() => new Date()))();
-  const { verdictId } = verdict;
   const audit = async (what: 'approved' | 'rejected', detail: string) =>
     deps.audit?.append(
       { who, what, verdictId, detail: comment ? `${detail}; comment: ${comment}` : detail, at },
       options,
     );
   if (decision === 'reject') {
-    const patch = { status: 'rejected' as const, approvedBy: who, completedAt: at.toISOString() };
-    await deps.store.mergeVerdict({ verdictId, ...patch }, options);
-    await audit('rejected', `rejected after simulating ${verdict.recipients} copies; no mailbox was changed`);
-    return { kind: 'rejected', verdict: { ...verdict, ...patch } };
+    const note = `Rejected by ${who}${comment ? `: ${comment}` : ''}; no mailbox was changed.`;
+    const patch = {
+      verdictId,
+      status: 'rejected' as const,
+      approvedBy: who,
+      note,
+      completedAt: at.toISOString(),
+    };
+    const { wrote, verdict } = await writeDecision(verdictId, patch, deps, options);
+    if (wrote)
+      await audit(
+        'rejected',
+        `rejected after simulating ${verdict.recipients} copies; no mailbox was changed`,
+      );
+    return { kind: 'rejected', verdict };
   }
+  // Rows reopen before the verdict leaves awaitingApproval, so no completion check can find them
+  // all terminal in between; a repeat resends what an interrupted approval reopened.
   const rows = await allRows(deps.store, verdictId, options);
-  const simulated = rows.filter((r) => r.value.status === 'simulated');
-  if (!repeat) {
-    // Counters restart from the rows that stay as they are, before any approved row can finish.
-    const others = rows.filter((r) => r.value.status !== 'simulated').map((r) => r.value.status);
-    const count = (...statuses: string[]) => others.filter((s) => statuses.includes(s)).length;
-    await deps.store.mergeVerdict(
-      {
-        verdictId,
-        status: simulated.length === 0 ? 'completed' : 'fannedOut',
-        mode: 'enforce',
-        approvedBy: who,
-        done: others.length,
-        succeeded: count('succeeded', 'alreadyRemediated'),
-        failed: count('failed'),
-        notFound: count('notFound'),
-        ...(simulated.length === 0 ? { completedAt: at.toISOString() } : {}),
-      },
-      options,
-    );
-  }
-  const key = threatKey({ sha256: verdict.sha256, url: verdict.url });
-  let queued = 0;
-  for (let i = 0; i < simulated.length; i += 100) {
-    const outgoing: OutgoingMessage[] = [];
-    for (const { value: row, etag } of simulated.slice(i, i + 100)) {
-      try {
-        await deps.store.updateRemediation(
-          verdictId,
-          row.rowKey,
-          {
-            status: 'pending',
-            attempts: 0,
-            detail: `Approved by ${who}; queued for ${row.action}.`,
-            updatedAt: at.toISOString(),
-          },
-          etag,
-          options,
-        );
-      } catch (error) {
-        // Another delivery of the same approval took this row: it queues it, not us.
-        if (!isConflict(error)) throw error;
-        continue;
-      }
-      outgoing.push({
-        body: approvedMessage(verdict, row, key),
-        messageId: `${verdictId}|${row.rowKey}|approved`,
-        sessionId: row.recipient,
-      });
+  const simulated = rows.filter((r) => r.value.status === 'simulated').length;
+  const reopened: RemediationRecord[] = rows
+    .filter((r) => r.value.status === 'pending' && r.value.attempts === 0 && !r.value.derivedFrom)
+    .map((r) => r.value);
+  for (const { value: row, etag } of rows.filter((r) => r.value.status === 'simulated')) {
+    const patch = {
+      status: 'pending' as const,
+      attempts: 0,
+      detail: `Approved by ${who}; queued for ${row.action}.`,
+      updatedAt: at.toISOString(),
+    };
+    try {
+      await deps.store.updateRemediation(verdictId, row.rowKey, patch, etag, options);
+      reopened.push({ ...row, ...patch });
+    } catch (error) {
+      // Another delivery of the same approval took this row and queues it.
+      if (!isConflict(error)) throw error;
     }
-    if (outgoing.length > 0) await deps.queue.send(queues.remediations.name, outgoing, options);
-    queued += outgoing.length;
   }
-  if (!repeat)
+  const { wrote, verdict } = await writeDecision(
+    verdictId,
+    { verdictId, status: 'fannedOut', mode: 'enforce', approvedBy: who },
+    deps,
+    options,
+  );
+  const key = threatKey({ sha256: verdict.sha256, url: verdict.url });
+  for (let i = 0; i < reopened.length; i += 100) {
+    const outgoing: OutgoingMessage[] = reopened.slice(i, i + 100).map((row) => ({
+      body: approvedMessage(verdict, row, key),
+      messageId: `${verdictId}|${row.rowKey}|approved`,
+      sessionId: row.recipient,
+    }));
+    await deps.queue.send(queues.remediations.name, outgoing, options);
+  }
+  await firstCheck(verdictId, { queue: deps.queue, firstDelayMs: deps.checkDelayMs }, options, approvalRound);
+  if (wrote)
     await audit(
       'approved',
-      `approved: ${simulated.length} simulated copies queued for ${verdict.action ?? 'the policy action'}`,
+      `approved: ${simulated} simulated copies queued for ${verdict.action ?? 'the policy action'}`,
     );
-  return {
-    kind: 'approved',
-    verdict: { ...verdict, status: 'fannedOut', mode: 'enforce', approvedBy: who },
-    queued,
-  };
+  return { kind: 'approved', verdict, queued: reopened.length };
 }
 
 function approvedMessage(verdict: VerdictRecord, row: RemediationRecord, key: string): RemediationMessage {

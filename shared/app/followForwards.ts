@@ -4,8 +4,7 @@ import { normalizeDomain } from '../config/document.js';
 import { toClawbackError } from '../errors.js';
 import type { CallOptions, MailBackend, MailItem } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
-import type { RemediationRecord, ResultStore, VerdictRecord } from '../ports/results.js';
-import { median } from '../remediation/exposure.js';
+import type { RemediationRecord, RemediationRows } from '../ports/results.js';
 import { remediationRowKey } from '../verdicts/ids.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 import type { ActionName } from '../verdicts/schema.js';
@@ -26,7 +25,7 @@ const followed: ReadonlySet<ActionName> = new Set([
 ]);
 
 export interface FollowForwardsDeps {
-  store: ResultStore;
+  rows: Pick<RemediationRows, 'createRemediations'>;
   queue: QueueSender;
   config: ConfigDocument;
   log?: (line: string) => void;
@@ -54,8 +53,8 @@ function isInternal(config: ConfigDocument, address: string): boolean {
  * After a copy was removed from a mailbox whose profile has `followForwards`: the messages its
  * recipient forwarded or replied with (found in Sent Items by the backend) are remediated in every
  * internal recipient's mailbox with the same action, on rows of the same verdict that say in
- * `DerivedFrom` where they came from. The rows are counted into the verdict before this copy's row
- * finishes, so the verdict cannot complete ahead of them. Returns how many new rows were added.
+ * `DerivedFrom` where they came from. The rows exist before this copy's row turns terminal, so the
+ * completion check (two all-terminal passes with the same row count) cannot complete ahead of them. Returns how many new rows were added.
  */
 export async function followForwards(
   copy: RemediatedCopyInfo,
@@ -124,39 +123,12 @@ export async function followForwards(
     }
   }
   if (records.length === 0) return 0;
-  const created = await deps.store.createRemediations(records, options);
-  await deps.store.addRecipients(message.verdictId, created, options);
+  const created = await deps.rows.createRemediations(records, options);
   await deps.queue.send(queues.remediations.name, outgoing, options);
   deps.log?.(
     `verdict ${message.verdictId}: ${message.recipient} forwarded or replied to ${message.internetMessageId}; ${records.length} derived copies queued (${created} new rows)`,
   );
   return created;
-}
-
-/**
- * When a verdict completes, its `MedianExposureSeconds` over the rows that removed a copy. A
- * redelivery recomputes the same value, so the merge is idempotent.
- */
-export async function recordMedianExposure(
-  verdict: VerdictRecord,
-  store: ResultStore,
-  options?: CallOptions,
-): Promise<void> {
-  if (verdict.status !== 'completed' && verdict.status !== 'completedWithFailures') return;
-  const exposures: number[] = [];
-  let continuationToken: string | undefined;
-  do {
-    const page = await store.listRemediations(
-      verdict.verdictId,
-      { pageSize: 1000, continuationToken },
-      options,
-    );
-    for (const row of page.items) if (row.exposureSeconds !== undefined) exposures.push(row.exposureSeconds);
-    continuationToken = page.continuationToken;
-  } while (continuationToken);
-  const value = median(exposures);
-  if (value !== undefined)
-    await store.mergeVerdict({ verdictId: verdict.verdictId, medianExposureSeconds: value }, options);
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { AuditLog } from '../ports/audit.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { QueueSender } from '../ports/queue.js';
-import type { ResultStore, VerdictRecord } from '../ports/results.js';
-import { type CopyTarget, enqueueCopies, type VerdictWork } from '../recipients/fanOut.js';
+import { emptyCounts, type ResultStore, type VerdictRecord } from '../ports/results.js';
+import { firstCheck } from '../recipients/completion.js';
+import { type CopyTarget, enqueueCopies, markFannedOut, type VerdictWork } from '../recipients/fanOut.js';
 import { newVerdictId, threatKey } from '../verdicts/ids.js';
 import { undoSource } from './approval.js';
 
@@ -10,6 +11,8 @@ export interface UndoDeps {
   store: ResultStore;
   queue: QueueSender;
   audit?: AuditLog | undefined;
+  /** Delay of the undo verdict's first completion check (`CLAWBACK_COMPLETION_CHECK_MS`). */
+  checkDelayMs: number;
   now?: () => Date;
   batchSize?: number;
 }
@@ -55,9 +58,7 @@ export async function undoVerdict(
     mode: 'enforce',
     status: 'accepted',
     recipients: 0,
-    succeeded: 0,
-    failed: 0,
-    notFound: 0,
+    ...emptyCounts(),
     done: 0,
     receivedAt: now.toISOString(),
     approvedBy: who,
@@ -84,11 +85,14 @@ export async function undoVerdict(
     const moved: CopyTarget[] = page.items
       .filter((r) => r.status === 'succeeded' && r.action !== 'none' && r.action !== 'restore')
       .map((r) => ({ recipient: r.recipient, internetMessageId: r.internetMessageId }));
-    if (moved.length > 0) await enqueueCopies(work, moved, deps, options);
+    if (moved.length > 0) await enqueueCopies(work, moved, { rows: deps.store, queue: deps.queue }, options);
     copies += moved.length;
     continuationToken = page.continuationToken;
   } while (continuationToken);
-  await deps.store.markFannedOut(undoId, copies, options);
+  const fanned = await markFannedOut(undoId, copies, 'restore', undefined, deps.store, options);
+  // Sent on a repeat too: the first request may have stopped right before it.
+  if (fanned.status === 'fannedOut')
+    await firstCheck(undoId, { queue: deps.queue, firstDelayMs: deps.checkDelayMs, now: deps.now }, options);
   if (claim.created)
     await deps.audit?.append(
       {

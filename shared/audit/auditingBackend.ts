@@ -54,14 +54,17 @@ export function auditingBackend(
   ): Promise<ActionOutcome> => {
     try {
       const outcome = await run();
-      const where = outcome.originalFolder ? ` from ${outcome.originalFolder}` : '';
-      const to = outcome.quarantineLocation ? ` to ${outcome.quarantineLocation}` : '';
-      await record(mailbox, `${what}${where}${to}: ${outcome.status}`, callOptions);
+      await record(mailbox, describe(what, outcome), callOptions);
       return outcome;
     } catch (error) {
       await record(mailbox, `${what}: failed (${toClawbackError(error).code})`, callOptions);
       throw error;
     }
+  };
+  const describe = (what: string, outcome: ActionOutcome) => {
+    const where = outcome.originalFolder ? ` from ${outcome.originalFolder}` : '';
+    const to = outcome.quarantineLocation ? ` to ${outcome.quarantineLocation}` : '';
+    return `${what}${where}${to}: ${outcome.status}`;
   };
   const wrapped: MailBackend = {
     kind: inner.kind,
@@ -76,6 +79,23 @@ export function auditingBackend(
             o,
           ),
   };
+  const applyActions = inner.applyActions?.bind(inner);
+  if (applyActions)
+    wrapped.applyActions = async (mailbox, items, action, o) => {
+      if (action === 'none') return applyActions(mailbox, items, action, o);
+      let outcomes: ActionOutcome[];
+      try {
+        outcomes = await applyActions(mailbox, items, action, o);
+      } catch (error) {
+        // The backend does not say which copies it changed before the failure.
+        const what = `${action} of ${items.length} ${items.length === 1 ? 'copy' : 'copies'}`;
+        await record(mailbox, `${what}: failed (${toClawbackError(error).code})`, o);
+        throw error;
+      }
+      for (const [i, outcome] of outcomes.entries())
+        await record(mailbox, describe(`${action} ${items[i]?.internetMessageId ?? ''}`, outcome), o);
+      return outcomes;
+    };
   if (inner.testConnection) wrapped.testConnection = inner.testConnection.bind(inner);
   if (inner.expandRecipient) wrapped.expandRecipient = inner.expandRecipient.bind(inner);
   if (inner.findDerivedMessages) wrapped.findDerivedMessages = inner.findDerivedMessages.bind(inner);

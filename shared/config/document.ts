@@ -3,6 +3,7 @@ import { domainToASCII } from 'node:url';
 import { z, type ZodError } from 'zod';
 
 import { actionNames, modes, verdictValues } from '../verdicts/schema.js';
+import { pullSchemaOf } from './pull.js';
 
 /** Every limit of the configuration document, in one place, so the docs and the tests read the same numbers. */
 export const configLimits = {
@@ -79,6 +80,8 @@ export const graphProfileSchema = z
     searchRecoverableItems: z.boolean().default(false),
     fallbackSearch: z.boolean().default(false),
     followForwards: z.boolean().default(false),
+    /** An extra CA for a TLS-inspecting proxy or a sovereign endpoint, trusted besides Node's own. */
+    trustedCa: secretRefSchema.optional(),
   })
   .strict();
 export type GraphProfile = z.infer<typeof graphProfileSchema>;
@@ -176,10 +179,19 @@ const policySchema = z
   })
   .strict();
 
+/** A platform Clawback polls itself (SPEC §9); `baseUrl` may point at a local fake over loopback http. */
+export const pullSchema = pullSchemaOf({
+  secretRef: secretRefSchema,
+  httpsUrl: httpsOrLoopback,
+  profileName,
+});
+export type PullConfig = z.infer<typeof pullSchema>;
+
 const sourceSchema = z
   .object({
     name: z.string().min(1).max(configLimits.sourceNameLength.max),
     signingSecret: secretRefSchema.optional(),
+    pull: pullSchema.optional(),
   })
   .strict();
 
@@ -346,6 +358,13 @@ export const configDocumentSchema = z
           message: `duplicate source "${s.name}"`,
         });
       sourceNames.add(s.name);
+      const pull = s.pull;
+      if (pull?.type === 'defender' && doc.profiles.find((p) => p.name === pull.profile)?.type !== 'graph')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'pull', 'profile'],
+          message: `"${pull.profile}" is no Graph profile of this document; Defender alerts are read through a Graph profile's credential`,
+        });
     });
   })
   .transform((doc) => ({
@@ -396,7 +415,7 @@ export function validateConfigDocument(
 
 const secretFields = {
   profiles: ['certificate', 'password', 'trustedCa'],
-  sources: ['signingSecret'],
+  sources: ['signingSecret', 'pull.secret', 'pull.apiKey'],
 } as const;
 
 function localSecretReferences(input: unknown): ConfigProblem[] {
@@ -408,12 +427,18 @@ function localSecretReferences(input: unknown): ConfigProblem[] {
     items.forEach((item: unknown, i) => {
       if (typeof item !== 'object' || item === null) return;
       for (const field of fields) {
-        const ref = (item as Record<string, unknown>)[field];
+        const ref = field
+          .split('.')
+          .reduce<unknown>(
+            (at, key) =>
+              typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined,
+            item,
+          );
         if (typeof ref !== 'object' || ref === null) continue;
         const kind = 'file' in ref ? 'file' : 'env' in ref ? 'env' : undefined;
         if (kind)
           problems.push({
-            path: formatPath([list, i, field]),
+            path: formatPath([list, i, ...field.split('.')]),
             message: `a "${kind}" secret reference works only when Clawback runs locally; in Azure use { "keyVaultSecret": "<name>" }`,
           });
       }

@@ -62,6 +62,18 @@ export const settingDocs = {
     example: '100',
     required: false,
   },
+  CLAWBACK_COMPLETION_CHECK_MS: {
+    meaning:
+      "Milliseconds from fan-out to the first check of whether every row of a verdict is finished; later checks follow the rows' pace, up to 32 times this (hourly while no row finishes).",
+    example: '1000',
+    required: false,
+  },
+  CLAWBACK_MAX_CONCURRENT_MAILBOXES: {
+    meaning:
+      'Local runtime: mailboxes (remediations sessions) worked on at once. In Azure the same figure per instance is host.json extensions.serviceBus.maxConcurrentSessions (app setting AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentSessions overrides it).',
+    example: '16',
+    required: false,
+  },
 } as const;
 
 export const hostSettings = ['AzureWebJobsStorage__accountName'] as const;
@@ -86,6 +98,12 @@ const intSetting = (min: number, max: number, fallback: number) =>
       message: `must be an integer from ${min} to ${max}`,
     });
 
+/**
+ * Mailboxes worked on at once by one worker (C in SPEC §10). Each holds at most four Graph requests,
+ * so 16 keeps 64 in flight; host.json's maxConcurrentSessions matches it per instance in Azure.
+ */
+export const defaultConcurrentMailboxes = 16;
+
 export const settingsSchema = z.object({
   CLAWBACK_RUNTIME: z.enum(['azure', 'local']).default('azure'),
   ServiceBusConnection: optionalString,
@@ -100,6 +118,8 @@ export const settingsSchema = z.object({
   CLAWBACK_SECRET_CACHE_SECONDS: intSetting(0, 86_400, 300),
   CLAWBACK_CONFIG_CACHE_SECONDS: intSetting(0, 3600, 30),
   CLAWBACK_FANOUT_BATCH_SIZE: intSetting(1, 100, 100),
+  CLAWBACK_COMPLETION_CHECK_MS: intSetting(10, 60_000, 1000),
+  CLAWBACK_MAX_CONCURRENT_MAILBOXES: intSetting(1, 256, defaultConcurrentMailboxes),
 });
 
 /** Settings that are required as one of a pair; checked on the raw values so they are reported even when others are invalid. */

@@ -16,7 +16,7 @@ type Row = TableEntity<Record<string, unknown>>;
 const pointer = { partitionKey: 'current', rowKey: 'version' } as const;
 const metaRowKey = 'document';
 /** Fields that hold secret references (objects); stored as JSON text in a column of the same name. */
-const objectColumns = new Set(['Certificate', 'Password', 'TrustedCa', 'SigningSecret']);
+const objectColumns = new Set(['Certificate', 'Password', 'TrustedCa', 'SigningSecret', 'Pull']);
 
 /** JSON with sorted keys and no null/undefined, so equal documents hash equally whatever their key order. */
 function canonical(value: unknown): unknown {

@@ -269,7 +269,7 @@ export function diagnose(error: ClawbackError, profile: Profile, mailbox: string
         `The TLS certificate of ${hostOf(profile, e)} is not trusted.`,
         profile.type === 'ews'
           ? "Put the certificate of the CA that issued the server certificate (PEM) into the profile's trustedCa secret; Clawback never turns verification off."
-          : "Check for a TLS-inspecting proxy between Clawback and Microsoft, and that the profile's endpoints are correct.",
+          : "If a TLS-inspecting proxy sits between Clawback and Microsoft, put its CA certificate (PEM) into the profile's trustedCa secret (locally, NODE_EXTRA_CA_CERTS works too); also check the profile's endpoints. Clawback never turns verification off.",
       );
     if (
       codes.includes('ENOTFOUND') ||

@@ -3,8 +3,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { ConfigDocument, Profile } from '../config/document.js';
 import type { MailBackend } from '../ports/mail.js';
 import type { SecretSource } from '../ports/secrets.js';
-import { createEwsMailBackend } from './ews/ewsMailBackend.js';
-import { createGraphMailBackend } from './graph/graphMailBackend.js';
+import { lazyBackend } from './lazyBackend.js';
 
 export interface MailBackendFactoryDeps {
   secrets: SecretSource;
@@ -17,7 +16,8 @@ export interface MailBackendFactoryDeps {
 
 /**
  * One backend per profile and per configuration that shapes it, reused across invocations so a
- * worker keeps its credentials, token caches and folder caches.
+ * worker keeps its credentials, token caches and folder caches. Each backend's module loads on its
+ * first call (see lazyBackend), so importing the factory loads neither Graph nor EWS.
  */
 export function createMailBackendFactory(
   deps: MailBackendFactoryDeps,
@@ -43,16 +43,30 @@ function build(profile: Profile, config: ConfigDocument, deps: MailBackendFactor
   };
   switch (profile.type) {
     case 'graph':
-      return createGraphMailBackend(profile, {
-        ...common,
-        timeoutSeconds: config.settings.graphTimeoutSeconds,
-        identityHttpClient: deps.identityHttpClient,
-      });
+      return lazyBackend(
+        'graph',
+        async () => {
+          const { createGraphMailBackend } = await import('./graph/graphMailBackend.js');
+          return createGraphMailBackend(profile, {
+            ...common,
+            timeoutSeconds: config.settings.graphTimeoutSeconds,
+            identityHttpClient: deps.identityHttpClient,
+          });
+        },
+        true,
+      );
     case 'ews':
-      return createEwsMailBackend(profile, {
-        ...common,
-        timeoutSeconds: config.settings.ewsTimeoutSeconds,
-        ...(deps.ewsCa ? { xhrOptions: { ca: deps.ewsCa } } : {}),
-      });
+      return lazyBackend(
+        'ews',
+        async () => {
+          const { createEwsMailBackend } = await import('./ews/ewsMailBackend.js');
+          return createEwsMailBackend(profile, {
+            ...common,
+            timeoutSeconds: config.settings.ewsTimeoutSeconds,
+            ...(deps.ewsCa ? { xhrOptions: { ca: deps.ewsCa } } : {}),
+          });
+        },
+        false,
+      );
   }
 }

@@ -62,6 +62,18 @@ export interface MailBackend {
     options?: CallOptions,
   ): Promise<ActionOutcome>;
   /**
+   * Applies `action` to several copies in one mailbox as fast as the backend's per-mailbox limit allows
+   * (Graph: four requests at once), outcomes in the order of `items`. After a failure no further copy
+   * is started; the copies in flight finish, then the first error is thrown. Optional: without it,
+   * callers apply the copies one by one.
+   */
+  applyActions?(
+    mailbox: string,
+    items: MailItem[],
+    action: ActionName,
+    options?: CallOptions,
+  ): Promise<ActionOutcome[]>;
+  /**
    * Acquires the credential, opens the mailbox and reads its root folder, failing with the same
    * ClawbackError a remediation would meet. Optional: without it, a test connection searches the mailbox.
    */

@@ -3,6 +3,7 @@ import type { DeliveryEntry } from '../verdicts/deliveries.js';
 import type { ActionName, Mode, VerdictValue } from '../verdicts/schema.js';
 import type { CallOptions } from './mail.js';
 
+/** SPEC §3. */
 export const verdictStatuses = [
   'accepted',
   'fannedOut',
@@ -10,28 +11,38 @@ export const verdictStatuses = [
   'rejected',
   'completed',
   'completedWithFailures',
+  'unresolved',
+  'deadLettered',
 ] as const;
 export type VerdictStatus = (typeof verdictStatuses)[number];
 
-export const remediationStatuses = [
-  'pending',
-  'inProgress',
+export const terminalStatuses = [
   'succeeded',
   'alreadyRemediated',
   'notFound',
   'failed',
   'simulated',
   'notReversible',
+  'partiallyRestored',
 ] as const;
+export type TerminalStatus = (typeof terminalStatuses)[number];
+
+export const remediationStatuses = ['pending', 'inProgress', ...terminalStatuses] as const;
 export type RemediationStatus = (typeof remediationStatuses)[number];
-export type TerminalStatus = Exclude<RemediationStatus, 'pending' | 'inProgress'>;
 
 export function isTerminal(status: RemediationStatus): status is TerminalStatus {
   return status !== 'pending' && status !== 'inProgress';
 }
 
+/** One count column per terminal row status (SPEC §5), named as the status. */
+export type StatusCounts = Record<TerminalStatus, number>;
+
+export function emptyCounts(): StatusCounts {
+  return Object.fromEntries(terminalStatuses.map((s) => [s, 0])) as StatusCounts;
+}
+
 /** A `Verdicts` row (SPEC §5). */
-export interface VerdictRecord {
+export interface VerdictRecord extends StatusCounts {
   verdictId: string;
   source: string;
   eventId: string;
@@ -43,16 +54,18 @@ export interface VerdictRecord {
   action?: ActionName | undefined;
   mode?: Mode | undefined;
   status: VerdictStatus;
+  /** Why the verdict is `unresolved`, `deadLettered` or `rejected`. */
+  note?: string | undefined;
+  /** Rows of the verdict (group members included) as of the last completion check. */
   recipients: number;
-  succeeded: number;
-  failed: number;
-  notFound: number;
-  /** Rows in any terminal status; the verdict completes when it reaches `recipients`. */
+  /** Rows in a terminal status: the sum of the count columns, derived on read and never stored. */
   done: number;
   receivedAt: string;
   completedAt?: string | undefined;
   /** Who approved (or rejected, or asked for the undo of) the verdict: `key:<name>` or an Entra identity. */
   approvedBy?: string | undefined;
+  /** Issue 13: the policy's `approvalAbove` when the gate held the verdict (simulated first, then awaits approval). */
+  approvalAbove?: number | undefined;
   /** Median of the rows' `ExposureSeconds`, set when the verdict completes. */
   medianExposureSeconds?: number | undefined;
 }
@@ -74,14 +87,21 @@ export interface RemediationRecord {
   quarantineLocation?: string | undefined;
   sha256?: string | undefined;
   filename?: string | undefined;
+  url?: string | undefined;
   /** When the copy reached the mailbox (the mailbox's own received time). */
   deliveredAt?: string | undefined;
   /** Seconds from delivery to removal, for a copy Clawback removed. */
   exposureSeconds?: number | undefined;
-  /** For a copy a recipient forwarded or replied on: `<original recipient> <original message id>`. */
+  /** A copy found by following a forward: the original recipient and message id. */
   derivedFrom?: string | undefined;
   updatedAt: string;
   completedAt?: string | undefined;
+}
+
+/** What the completion check reads of each row. */
+export interface RowOutcome {
+  status: RemediationStatus;
+  exposureSeconds?: number | undefined;
 }
 
 export interface Versioned<T> {
@@ -94,7 +114,13 @@ export interface Page<T> {
   continuationToken?: string | undefined;
 }
 
+export interface PageRequest {
+  pageSize: number;
+  continuationToken?: string | undefined;
+}
+
 export type RemediationPatch = Partial<Omit<RemediationRecord, 'verdictId' | 'rowKey'>>;
+export type VerdictPatch = Partial<Omit<VerdictRecord, 'done'>> & { verdictId: string };
 
 /**
  * A copy Clawback changed, kept per threat so a verdict that flips back to clean can restore it.
@@ -119,10 +145,13 @@ export class ConcurrencyConflictError extends Error {
   override readonly name = 'ConcurrencyConflictError';
 }
 
-export interface ResultStore {
+/** The `Verdicts` table. Only fan-out and the completion check write a verdict's row, never a worker. */
+export interface Verdicts {
   /** Inserts the row unless it exists; returns false when it already existed. */
   createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean>;
   getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined>;
+  /** The row with its ETag, for a conditional `updateVerdict`. */
+  readVerdict(verdictId: string, options?: CallOptions): Promise<Versioned<VerdictRecord> | undefined>;
   /** Verdicts received in the range, newest first, at most `limit`. */
   listVerdicts(
     range: { from: Date; to: Date },
@@ -130,12 +159,16 @@ export interface ResultStore {
     options?: CallOptions,
   ): Promise<VerdictRecord[]>;
   /** Merges fields into the row, creating it if absent. */
-  mergeVerdict(record: Partial<VerdictRecord> & { verdictId: string }, options?: CallOptions): Promise<void>;
-  /** Counts one row reaching a terminal status; completes the verdict when every row is done. */
-  recordOutcome(verdictId: string, status: TerminalStatus, options?: CallOptions): Promise<VerdictRecord>;
-  /** Records that fan-out finished with `recipients` rows; completes the verdict if they are all done. */
-  markFannedOut(verdictId: string, recipients: number, options?: CallOptions): Promise<VerdictRecord>;
+  mergeVerdict(record: VerdictPatch, options?: CallOptions): Promise<void>;
+  /**
+   * Merges fields into the row only if it still has `etag`. Returns false, having written nothing,
+   * when the row changed since it was read: the caller decides again from a fresh read, never loops.
+   */
+  updateVerdict(patch: VerdictPatch, etag: string, options?: CallOptions): Promise<boolean>;
+}
 
+/** The `Remediations` table: one row per (verdict, recipient, message), the source of every count. */
+export interface RemediationRows {
   /** Inserts pending rows; rows that already exist are left as they are. Returns how many were new. */
   createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number>;
   getRemediation(
@@ -153,13 +186,22 @@ export interface ResultStore {
   ): Promise<string>;
   listRemediations(
     verdictId: string,
-    page: { pageSize: number; continuationToken?: string | undefined },
+    page: PageRequest,
     options?: CallOptions,
   ): Promise<Page<RemediationRecord>>;
+  /**
+   * Only the `Status` and `ExposureSeconds` columns of a page of the verdict's rows, in RowKey order:
+   * what counting (and the verdict's median exposure) needs.
+   */
+  listRemediationOutcomes(
+    verdictId: string,
+    page: PageRequest,
+    options?: CallOptions,
+  ): Promise<Page<RowOutcome>>;
+}
 
-  /** Adds rows found after fan-out (group members) to the verdict's count, before they can complete. */
-  addRecipients(verdictId: string, count: number, options?: CallOptions): Promise<void>;
-
+/** `RemediatedCopies`: what a clean verdict restores. */
+export interface RemediatedCopies {
   /** Records (or replaces) the latest change Clawback made to one copy. */
   recordRemediatedCopy(copy: RemediatedCopy, options?: CallOptions): Promise<void>;
   getRemediatedCopy(
@@ -171,17 +213,9 @@ export interface ResultStore {
   /** Every copy remediated for a threat, page by page. */
   listRemediatedCopies(
     threatKey: string,
-    page: { pageSize: number; continuationToken?: string | undefined },
+    page: PageRequest,
     options?: CallOptions,
   ): Promise<Page<RemediatedCopy>>;
-  /** Records ledger rows (idempotent: the same delivery twice is one row). */
-  recordDeliveries(entries: DeliveryEntry[], options?: CallOptions): Promise<void>;
-  /** The delivered copies of a threat, page by page. */
-  listDeliveries(
-    threatKey: string,
-    page: { pageSize: number; continuationToken?: string | undefined },
-    options?: CallOptions,
-  ): Promise<Page<DeliveryEntry>>;
   markRestored(
     threatKey: string,
     recipient: string,
@@ -189,7 +223,18 @@ export interface ResultStore {
     restoredAt: string,
     options?: CallOptions,
   ): Promise<void>;
+}
 
+/** `Deliveries`: which threats reached which recipients. */
+export interface DeliveriesLedger {
+  /** Records ledger rows (idempotent: the same delivery twice is one row). */
+  recordDeliveries(entries: DeliveryEntry[], options?: CallOptions): Promise<void>;
+  /** The delivered copies of a threat, page by page. */
+  listDeliveries(threatKey: string, page: PageRequest, options?: CallOptions): Promise<Page<DeliveryEntry>>;
+}
+
+/** `VerdictEvents`: one verdict per `(source, eventId)`. */
+export interface EventClaims {
   /**
    * Claims `(source, eventId)` for a new verdict id. Returns the verdict id that owns the event:
    * `created` is false when an earlier request already claimed it.
@@ -203,3 +248,9 @@ export interface ResultStore {
   /** Undoes a claim whose verdict could not be enqueued. */
   releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
 }
+
+/**
+ * Every results capability in one object, as the composition root builds it. Callers take the
+ * narrow port they use (`Verdicts`, `RemediationRows`, ...), never this.
+ */
+export type ResultStore = Verdicts & RemediationRows & RemediatedCopies & DeliveriesLedger & EventClaims;

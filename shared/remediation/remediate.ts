@@ -8,7 +8,6 @@ import {
   type RemediationRecord,
   type ResultStore,
   type TerminalStatus,
-  type VerdictRecord,
 } from '../ports/results.js';
 import { routeRecipient } from '../routing/route.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
@@ -33,8 +32,6 @@ export interface RemediateDeps {
     copy: { message: RemediationMessage; profile: Profile; backend: MailBackend; items: MailItem[] },
     options?: CallOptions,
   ): Promise<number>;
-  /** Issue 13: sees the verdict after each counted outcome (records the median exposure on completion). */
-  afterOutcome?(verdict: VerdictRecord, options?: CallOptions): Promise<void>;
 }
 
 export type RemediateResult =
@@ -105,8 +102,6 @@ export async function remediate(
       etag,
       options,
     );
-    const verdict = await deps.store.recordOutcome(message.verdictId, status, options);
-    await deps.afterOutcome?.(verdict, options);
     // Alert rules in infra/ match "remediation failed reason=<Reason>"; keep the wording.
     log(
       status === 'failed'
@@ -239,9 +234,13 @@ export async function remediate(
           detail: `Would apply ${message.action} to ${found.items.length} ${plural(found.items.length)}${via}; simulate mode changed nothing.`,
         });
       }
-      const outcomes: ActionOutcome[] = [];
-      for (const item of found.items)
-        outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
+      let outcomes: ActionOutcome[] = [];
+      // A backend that can act on a mailbox's copies in parallel does so within its per-mailbox limit.
+      if (backend.applyActions)
+        outcomes = await backend.applyActions(message.recipient, found.items, message.action, options);
+      else
+        for (const item of found.items)
+          outcomes.push(await backend.applyAction(message.recipient, item, message.action, options));
       const changed = outcomes.filter((o) => o.status === 'succeeded');
       const status: TerminalStatus = changed.length === 0 ? 'alreadyRemediated' : 'succeeded';
       // The backend's folder references (ids or well-known names) are what a restore needs; the row
@@ -265,7 +264,8 @@ export async function remediate(
           {
             threatKey: message.threatKey,
             recipient: message.recipient,
-            internetMessageId: message.internetMessageId,
+            // A copy found by sender, subject and time is recorded under its own id, which a restore needs.
+            internetMessageId: message.internetMessageId || (found.items[0]?.internetMessageId ?? ''),
             action: message.action,
             profile: profile.name,
             backend: backend.kind,

@@ -53,6 +53,47 @@ function chart(report: Report): string {
   return `<section class="wide"><h2>Outcomes per ${report.timeline.bucket} (UTC)</h2><div class="chart">${bars}</div><div class="legend">${legend}</div></section>`;
 }
 
+function arrow(earlier: number, later: number): string {
+  const sign = later > earlier ? '▲' : later < earlier ? '▼' : '=';
+  return `${earlier} → ${later} ${sign}`;
+}
+
+/** Which way the range is going: its second half against its first, and the failure rate per bucket. */
+function trend(report: Report): string {
+  const t = report.trend;
+  const rates = report.timeline.buckets
+    .map((b) => {
+      const total = Object.values(b.outcomes).reduce((a, c) => a + c, 0);
+      const failed = b.outcomes.failed ?? 0;
+      const pct = total === 0 ? 0 : (failed / total) * 100;
+      return `<div class="rate" title="${escapeHtml(`${b.start}: ${failed} of ${total} failed`)}"><div style="height:${pct.toFixed(1)}%"></div></div>`;
+    })
+    .join('');
+  return `<section class="wide"><h2>Trend</h2><p>Second half of the range against the first: recipient copies ${escapeHtml(arrow(t.copies.earlier, t.copies.later))}, failed ${escapeHtml(arrow(t.failed.earlier, t.failed.later))}.</p><div class="rates" aria-label="failure rate per ${report.timeline.bucket}">${rates}</div></section>`;
+}
+
+/** Failures grouped by reason with one example each; the full list folded away below them. */
+function failureSections(report: Report): string {
+  const groups = report.failureGroups
+    .map(
+      (g) =>
+        `<tr><td>${escapeHtml(g.reason)}</td><td class="n">${g.count}</td><td>${escapeHtml(g.example.recipient)}</td><td>${escapeHtml(g.example.profile ?? '')}</td><td>${escapeHtml(g.example.detail ?? '')}</td></tr>`,
+    )
+    .join('');
+  const rows = report.failures
+    .map(
+      (f) =>
+        `<tr><td>${escapeHtml(f.recipient)}</td><td>${escapeHtml(f.reason)}</td><td>${escapeHtml(f.profile ?? '')}</td><td>${escapeHtml(f.detail ?? '')}</td><td><code>${escapeHtml(f.verdictId)}</code></td></tr>`,
+    )
+    .join('');
+  const listed =
+    report.failures.length < report.failuresListed
+      ? ` (the first ${report.failures.length} of ${report.failuresListed})`
+      : '';
+  return `<section class="wide"><h2>Failures by reason (${report.failuresListed})</h2><table><thead><tr><th>Reason</th><th>Rows</th><th>Example recipient</th><th>Profile</th><th>Detail</th></tr></thead><tbody>${groups || '<tr><td colspan="5">none</td></tr>'}</tbody></table>
+${rows ? `<details><summary>Every failed recipient${listed}</summary><table><thead><tr><th>Recipient</th><th>Reason</th><th>Profile</th><th>Detail</th><th>Verdict</th></tr></thead><tbody>${rows}</tbody></table></details>` : ''}</section>`;
+}
+
 /** The report as one self-contained page, for `Accept: text/html`. */
 export function renderReportHtml(report: Report): string {
   const threats = report.threats
@@ -63,12 +104,6 @@ export function renderReportHtml(report: Report): string {
             .map(([s, n]) => `${s} ${n}`)
             .join(', '),
         )}</td></tr>`,
-    )
-    .join('');
-  const failures = report.failures
-    .map(
-      (f) =>
-        `<tr><td>${escapeHtml(f.recipient)}</td><td>${escapeHtml(f.reason)}</td><td>${escapeHtml(f.profile ?? '')}</td><td>${escapeHtml(f.detail ?? '')}</td><td><code>${escapeHtml(f.verdictId)}</code></td></tr>`,
     )
     .join('');
   const unmapped = report.unmappedDomains
@@ -84,16 +119,19 @@ table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 8p
 .col{display:flex;flex-direction:column;align-items:center;min-width:14px;height:100%}.bar{flex:1;width:12px;display:flex;flex-direction:column-reverse}
 .seg{width:100%}.lbl{font-size:9px;color:#666;writing-mode:vertical-rl;height:34px}
 .legend span{margin-right:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}
-.warn{color:#c62828}
+.warn{color:#c62828}.rates{display:flex;align-items:flex-end;height:40px;gap:2px;border-bottom:1px solid #999}
+.rate{width:14px;min-width:14px;height:100%;display:flex;align-items:flex-end;justify-content:center}.rate div{width:12px;background:#c62828}
+details{margin-top:8px}summary{cursor:pointer}
 </style></head><body>
 <h1>Clawback report</h1>
 <p>${escapeHtml(report.range.from)} to ${escapeHtml(report.range.to)} · ${report.verdicts.total} verdicts · ${report.totals.rows} recipient copies · generated ${escapeHtml(report.generatedAt)}</p>
 ${report.truncated ? '<p class="warn">More verdicts fell in this range than one report reads; narrow the range to see them all.</p>' : ''}
 ${chart(report)}
+${trend(report)}
 ${renderWaitingHtml(report.waiting)}${renderExposureHtml(report.exposure)}
 ${table('By status', report.totals.byStatus)}${table('By reason', report.totals.byReason)}${table('By action', report.totals.byAction)}${table('By profile', report.totals.byProfile)}
 <section class="wide"><h2>Threats</h2><table><thead><tr><th>SHA-256 / URL</th><th>File names</th><th>Verdicts</th><th>Copies</th></tr></thead><tbody>${threats || '<tr><td colspan="4">none</td></tr>'}</tbody></table></section>
-<section class="wide"><h2>Failed recipients (${report.failuresListed})</h2><table><thead><tr><th>Recipient</th><th>Reason</th><th>Profile</th><th>Detail</th><th>Verdict</th></tr></thead><tbody>${failures || '<tr><td colspan="5">none</td></tr>'}</tbody></table></section>
+${failureSections(report)}
 <section class="wide"><h2>Domains without a profile</h2><table><tbody>${unmapped || '<tr><td>none</td></tr>'}</tbody></table></section>
 </body></html>
 `;

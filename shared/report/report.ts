@@ -55,6 +55,19 @@ export interface FailedRecipient {
   updatedAt: string;
 }
 
+/** Failed rows of one reason: how many, and the first as an example an operator can act on. */
+export interface FailureGroup {
+  reason: string;
+  count: number;
+  example: FailedRecipient;
+}
+
+/** The range's second half against its first: which way recipient copies and failures are going. */
+export interface Trend {
+  copies: { earlier: number; later: number };
+  failed: { earlier: number; later: number };
+}
+
 export interface TimelineBucket {
   start: string;
   outcomes: Counts;
@@ -69,6 +82,9 @@ export interface Report {
   threats: ThreatSummary[];
   failures: FailedRecipient[];
   failuresListed: number;
+  /** Every failed row grouped by reason, largest first (counted beyond the listed failures too). */
+  failureGroups: FailureGroup[];
+  trend: Trend;
   unmappedDomains: { domain: string; rows: number }[];
   timeline: { bucket: 'hour' | 'day'; buckets: TimelineBucket[] };
   /** Issue 13: median exposure per source and day, and the verdicts held for approval. */
@@ -138,6 +154,7 @@ export function summarise(
   const byProfile: Counts = {};
   const threats = new Map<string, ThreatSummary>();
   const failures: FailedRecipient[] = [];
+  const failureGroups = new Map<string, FailureGroup>();
   let failuresListed = 0;
   const unmapped: Counts = {};
   const { bucket, ms } = bucketing(range);
@@ -171,16 +188,19 @@ export function summarise(
       if (row.reason === 'NoProfileMapped') bump(unmapped, recipientDomain(row.recipient));
       if (row.status === 'failed') {
         failuresListed += 1;
-        if (failures.length < reportLimits.maxFailures)
-          failures.push({
-            recipient: row.recipient,
-            verdictId: row.verdictId,
-            internetMessageId: row.internetMessageId,
-            reason: row.reason ?? 'Unknown',
-            detail: row.detail,
-            profile: row.profile,
-            updatedAt: row.updatedAt,
-          });
+        const failure: FailedRecipient = {
+          recipient: row.recipient,
+          verdictId: row.verdictId,
+          internetMessageId: row.internetMessageId,
+          reason: row.reason ?? 'Unknown',
+          detail: row.detail,
+          profile: row.profile,
+          updatedAt: row.updatedAt,
+        };
+        if (failures.length < reportLimits.maxFailures) failures.push(failure);
+        const group = failureGroups.get(failure.reason);
+        if (group) group.count += 1;
+        else failureGroups.set(failure.reason, { reason: failure.reason, count: 1, example: failure });
       }
     }
   }
@@ -206,6 +226,10 @@ export function summarise(
     ),
     failures,
     failuresListed,
+    failureGroups: [...failureGroups.values()].sort(
+      (a, b) => b.count - a.count || a.reason.localeCompare(b.reason),
+    ),
+    trend: trendOf(range, timeline),
     unmappedDomains: Object.entries(unmapped)
       .sort((a, b) => b[1] - a[1])
       .map(([domain, n]) => ({ domain, rows: n })),
@@ -219,6 +243,17 @@ export function summarise(
     exposure: exposureChart(verdicts, rowsByVerdict),
     waiting: waitingApprovals(verdicts, rowsByVerdict),
   };
+}
+
+function trendOf(range: ReportRange, timeline: ReadonlyMap<number, Counts>): Trend {
+  const middle = (range.from.getTime() + range.to.getTime()) / 2;
+  const trend: Trend = { copies: { earlier: 0, later: 0 }, failed: { earlier: 0, later: 0 } };
+  for (const [start, outcomes] of timeline) {
+    const half = start < middle ? 'earlier' : 'later';
+    trend.copies[half] += sumOf(outcomes);
+    trend.failed[half] += outcomes.failed ?? 0;
+  }
+  return trend;
 }
 
 function sumOf(counts: Counts): number {

@@ -3,9 +3,9 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 
 import type { SecretRef } from '../config/document.js';
 import { ClawbackError } from '../errors.js';
+import { lazySecrets } from '../lazyClients.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { SecretSource, SecretValue } from '../ports/secrets.js';
-import { KeyVaultSecretSource } from './keyVaultSecretSource.js';
 import { LocalSecretSource } from './localSecretSource.js';
 
 export interface CompositeSecretSourceOptions {
@@ -42,6 +42,7 @@ export class CompositeSecretSource implements SecretSource {
       new LocalSecretSource({
         runtime: options.runtime,
         baseDir: options.baseDir ?? process.cwd(),
+        ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
         ...(options.env ? { env: options.env } : {}),
       });
   }
@@ -69,11 +70,15 @@ export class CompositeSecretSource implements SecretSource {
         'ConfigurationError',
         `No credential is configured for Key Vault ${keyVaultUrl}.`,
       );
-    this.keyVault = new KeyVaultSecretSource({
-      vaultUrl: keyVaultUrl,
-      credential: typeof credential === 'function' ? credential() : credential,
-      ttlSeconds: this.options.ttlSeconds ?? defaultTtlSeconds,
-      ...(this.options.httpClient ? { httpClient: this.options.httpClient } : {}),
+    // The Key Vault SDK loads with the first Key Vault reference, not with the functions.
+    this.keyVault = lazySecrets(async () => {
+      const { KeyVaultSecretSource } = await import('./keyVaultSecretSource.js');
+      return new KeyVaultSecretSource({
+        vaultUrl: keyVaultUrl,
+        credential: typeof credential === 'function' ? credential() : credential,
+        ttlSeconds: this.options.ttlSeconds ?? defaultTtlSeconds,
+        ...(this.options.httpClient ? { httpClient: this.options.httpClient } : {}),
+      });
     });
     return this.keyVault;
   }

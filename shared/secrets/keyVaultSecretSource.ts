@@ -6,7 +6,7 @@ import type { SecretRef } from '../config/document.js';
 import { ClawbackError, ensureError, isClawbackError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { SecretSource, SecretValue } from '../ports/secrets.js';
-import { raceAbort } from './abort.js';
+import { SecretCache } from './secretCache.js';
 
 export interface KeyVaultSecretSourceOptions {
   /** CLAWBACK_KEY_VAULT_URL, e.g. `https://kv-clawback.vault.azure.net`. */
@@ -22,55 +22,30 @@ export interface KeyVaultSecretSourceOptions {
   now?: () => number;
 }
 
-interface CacheEntry {
-  expiresAt: number;
-  value: Promise<SecretValue>;
-}
-
 /**
  * Reads `keyVaultSecret` references. Each value is cached for `ttlSeconds`, and concurrent reads of
  * the same secret share one request, so a burst of remediations costs one Key Vault call.
  */
 export class KeyVaultSecretSource implements SecretSource {
   private readonly client: SecretClient;
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache: SecretCache;
   private readonly vaultName: string;
-  private readonly now: () => number;
 
-  constructor(private readonly options: KeyVaultSecretSourceOptions) {
+  constructor(options: KeyVaultSecretSourceOptions) {
     this.client = new SecretClient(options.vaultUrl, options.credential, {
       ...(options.httpClient ? { httpClient: options.httpClient } : {}),
       ...(options.maxRetries === undefined ? {} : { retryOptions: { maxRetries: options.maxRetries } }),
     });
     this.vaultName = new URL(options.vaultUrl).host;
-    this.now = options.now ?? Date.now;
+    this.cache = new SecretCache(options.ttlSeconds, options.now);
   }
 
   async getSecret(ref: SecretRef, options?: CallOptions): Promise<SecretValue> {
     if (!('keyVaultSecret' in ref))
       throw new ClawbackError('ConfigurationError', 'Key Vault can only resolve keyVaultSecret references.');
     const name = ref.keyVaultSecret;
-    const now = this.now();
-    let entry = this.cache.get(name);
-    if (!entry || entry.expiresAt <= now) {
-      const value = this.read(name);
-      const fresh: CacheEntry = { expiresAt: Number.POSITIVE_INFINITY, value };
-      entry = fresh;
-      this.cache.set(name, fresh);
-      // The entry serves concurrent readers while in flight; its lifetime starts once the value arrives.
-      value.then(
-        () => {
-          fresh.expiresAt = this.now() + this.options.ttlSeconds * 1000;
-          if (this.options.ttlSeconds <= 0 && this.cache.get(name) === fresh) this.cache.delete(name);
-        },
-        () => {
-          if (this.cache.get(name) === fresh) this.cache.delete(name);
-        },
-      );
-    }
     try {
-      // A caller that gives up must not cancel the read other callers are waiting for.
-      return await raceAbort(entry.value, options?.abortSignal);
+      return await this.cache.get(name, () => this.read(name), options?.abortSignal);
     } catch (error) {
       throw this.translate(error, name);
     }

@@ -5,6 +5,7 @@ import type { SecretRef } from '../config/document.js';
 import { ClawbackError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { SecretSource, SecretValue } from '../ports/secrets.js';
+import { SecretCache } from './secretCache.js';
 
 export interface LocalSecretSourceOptions {
   /** CLAWBACK_RUNTIME; file and env references exist for local development only. */
@@ -12,8 +13,11 @@ export interface LocalSecretSourceOptions {
   /** Relative `file` references resolve against this directory (the configuration file's). */
   baseDir: string;
   env?: NodeJS.ProcessEnv;
+  /** CLAWBACK_SECRET_CACHE_SECONDS: a value is read once per period, as from Key Vault. Default 300. */
+  ttlSeconds?: number;
 }
 
+const defaultTtlSeconds = 300;
 const binaryCertificateExtensions = new Set(['.pfx', '.p12']);
 const pemExtensions = new Set(['.pem', '.crt', '.cer', '.key']);
 
@@ -24,9 +28,17 @@ const pemExtensions = new Set(['.pem', '.crt', '.cer', '.key']);
  */
 export class LocalSecretSource implements SecretSource {
   private readonly env: NodeJS.ProcessEnv;
+  private readonly cache: SecretCache;
+  private readCount = 0;
 
   constructor(private readonly options: LocalSecretSourceOptions) {
     this.env = options.env ?? process.env;
+    this.cache = new SecretCache(options.ttlSeconds ?? defaultTtlSeconds);
+  }
+
+  /** Files and variables actually read (cache misses), for the benchmark's secret-read figure. */
+  get reads(): number {
+    return this.readCount;
   }
 
   async getSecret(ref: SecretRef, options?: CallOptions): Promise<SecretValue> {
@@ -35,24 +47,33 @@ export class LocalSecretSource implements SecretSource {
         'ConfigurationError',
         'file/env secret references are only accepted when running locally; use keyVaultSecret in Azure.',
       );
-    if ('env' in ref) {
-      const value = this.env[ref.env];
-      if (value === undefined || value === '')
-        throw new ClawbackError(
-          'ConfigurationError',
-          `Environment variable ${ref.env} (a secret reference) is not set.`,
-        );
-      return { value };
-    }
-    if ('file' in ref) return this.readSecretFile(ref.file, options);
+    if ('env' in ref)
+      return this.cache.get(`env:${ref.env}`, () => this.readEnv(ref.env), options?.abortSignal);
+    if ('file' in ref)
+      return this.cache.get(`file:${ref.file}`, () => this.readSecretFile(ref.file), options?.abortSignal);
     throw new ClawbackError('ConfigurationError', 'Only file and env secret references can be read locally.');
   }
 
-  private async readSecretFile(file: string, options: CallOptions | undefined): Promise<SecretValue> {
+  private readEnv(name: string): Promise<SecretValue> {
+    this.readCount += 1;
+    const value = this.env[name];
+    if (value === undefined || value === '')
+      return Promise.reject(
+        new ClawbackError(
+          'ConfigurationError',
+          `Environment variable ${name} (a secret reference) is not set.`,
+        ),
+      );
+    return Promise.resolve({ value });
+  }
+
+  /** Shared by every concurrent reader, so no one caller's abort cancels it. */
+  private async readSecretFile(file: string): Promise<SecretValue> {
+    this.readCount += 1;
     const path = isAbsolute(file) ? file : resolve(this.options.baseDir, file);
     let content: Buffer;
     try {
-      content = await readFile(path, options?.abortSignal ? { signal: options.abortSignal } : {});
+      content = await readFile(path);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       const why =

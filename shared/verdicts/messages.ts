@@ -15,7 +15,8 @@ export const remediationMessageSchema = z.object({
   verdictId: z.string().min(1),
   rowKey: z.string().min(1),
   recipient: z.string().min(1),
-  internetMessageId: z.string().min(1),
+  /** Empty when the source gave none: the backend then finds the copy by sender, subject and time. */
+  internetMessageId: z.string(),
   verdict: z.enum(verdictValues),
   action: z.enum(actionNames),
   mode: z.enum(modes),

@@ -1,4 +1,4 @@
-import type { VerdictRecord } from '../ports/results.js';
+import { emptyCounts, type VerdictRecord } from '../ports/results.js';
 import type { ActionName, Mode, VerdictChange } from './schema.js';
 
 /** The `Verdicts` row of a just-accepted verdict change: nothing counted yet. */
@@ -21,9 +21,7 @@ export function acceptedVerdictRecord(
     mode: decision.mode,
     status: 'accepted',
     recipients: 0,
-    succeeded: 0,
-    failed: 0,
-    notFound: 0,
+    ...emptyCounts(),
     done: 0,
     receivedAt,
   };

@@ -65,7 +65,8 @@ export const threatSchema = z
 
 export const deliveredMessageSchema = z
   .object({
-    internetMessageId: internetMessageIdSchema,
+    // Empty or missing keeps the recipients: their copies are found by the fallback search or the ledger.
+    internetMessageId: internetMessageIdSchema.or(z.literal('').transform(() => undefined)).optional(),
     recipients: z
       .array(emailAddress)
       .min(1, 'must list at least one recipient')

@@ -157,10 +157,13 @@ describe('GraphMailBackend quarantine, restore and groups against the sandbox te
         { folder: 'Clawback Quarantine', isRead: false },
       ]);
       const invoices = state.folders.find((f) => f.displayName === 'Invoices');
+      const inbox = state.folders.find((f) => f.wellKnownName === 'inbox');
       expect(previous).toEqual({
         action: 'quarantine',
         originalFolder: expect.stringMatching(
-          new RegExp(`^(inbox; Invoices \\(${invoices?.id}\\)|Invoices \\(${invoices?.id}\\); inbox)$`),
+          new RegExp(
+            `^(Inbox \\(${inbox?.id}\\); Invoices \\(${invoices?.id}\\)|Invoices \\(${invoices?.id}\\); Inbox \\(${inbox?.id}\\))$`,
+          ),
         ) as unknown,
         quarantineLocation: 'folder:Clawback Quarantine',
       });
@@ -274,7 +277,7 @@ describe('GraphMailBackend quarantine, restore and groups against the sandbox te
       expect(outcomes).toEqual([
         expect.objectContaining({
           status: 'succeeded',
-          originalFolder: 'inbox',
+          originalFolder: `Inbox (${tenant.mailbox('dave@contoso.com').folders.find((f) => f.wellKnownName === 'inbox')?.id})`,
           quarantineLocation: `mailbox:${central}/Clawback Quarantine/dave@contoso.com`,
           detail: expect.stringMatching(/as a draft/) as unknown,
         }),

@@ -98,6 +98,8 @@ describe('a remediation run under heavy Graph throttling', () => {
           certificate: { keyVaultSecret: 'graph-cert' },
           authorityHost: tenant.publicAuthorityHost,
           graphEndpoint: tenant.graphEndpoint,
+          // Two searches per mailbox go out as one JSON batch, so batch items are throttled too.
+          searchRecoverableItems: true,
         },
         {
           name: 'central',
@@ -146,6 +148,10 @@ describe('a remediation run under heavy Graph throttling', () => {
         succeeded: 0,
         failed: 0,
         notFound: 0,
+        alreadyRemediated: 0,
+        simulated: 0,
+        notReversible: 0,
+        partiallyRestored: 0,
         done: 0,
         receivedAt: now,
       });

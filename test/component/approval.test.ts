@@ -159,9 +159,14 @@ describe('a verdict above approvalAbove', () => {
     const stored = await run.runtime.services.configStore.get();
     if (!stored) throw new Error('no configuration');
     const later = new Date(Date.now() + 25 * 3_600_000);
-    expect(await expireWaiting({ ...run.runtime.services, config: stored.document, now: () => later })).toBe(
-      1,
-    );
+    expect(
+      await expireWaiting({
+        ...run.runtime.services,
+        config: stored.document,
+        checkDelayMs: 1000,
+        now: () => later,
+      }),
+    ).toBe(1);
 
     expect((await verdict(id)).verdict).toMatchObject({
       status: 'rejected',

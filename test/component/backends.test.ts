@@ -241,6 +241,7 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
       attempts: 1,
     });
     expect(backend.locations(alice, internetMessageId)).toEqual(['recoverableitemsdeletions']);
+    await pipeline.check();
     expect(await services.store.getVerdict(verdictId)).toMatchObject({ status: 'completed', succeeded: 1 });
   });
 
@@ -394,6 +395,7 @@ describe.each([graph, ews])('a verdict through the $kind backend', (backend) => 
     for (const m of members) await remediateMailbox(m, context());
     expect(backend.locations(alice, internetMessageId)).toEqual(['recoverableitemsdeletions']);
     expect(backend.locations(tess, internetMessageId)).toEqual(['recoverableitemsdeletions']);
+    await pipeline.check();
     expect(await services.store.getVerdict(verdictId)).toMatchObject({
       status: 'completed',
       recipients: 3,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { run } from '../../cli/clawback.js';
 import type { LocalRuntime } from '../../local/runtime.js';
-import { sampleMessageId } from '../../local/sampleTenant.js';
+import { walkthroughMessageId } from '../../local/sampleTenant.js';
 import type { Report } from '../../shared/report/report.js';
 import { startTestRuntime } from '../support/runtime.js';
 
@@ -19,10 +19,12 @@ let configFile: string;
 beforeAll(async () => {
   ({ runtime, stop } = await startTestRuntime());
   origin = runtime.apiUrl.replace(/\/api$/, '').replace('localhost', '127.0.0.1');
-  // The README's example, pointed at this run's sandbox (npm start serves it on a fixed port instead).
+  // The README's example, pointed at this run's plain-http sandboxes (npm start serves them over https on the ports it was given).
   const example = readFileSync(path.join(__dirname, '../../docs/example-config.json'), 'utf8')
-    .replaceAll('https://localhost:7072/login', runtime.tenant.publicAuthorityHost)
-    .replaceAll('https://localhost:7072/graph', runtime.tenant.graphEndpoint);
+    .replaceAll('https://localhost:${CLAWBACK_SANDBOX_PORT:-7072}/login', runtime.tenant.publicAuthorityHost)
+    .replaceAll('https://localhost:${CLAWBACK_SANDBOX_PORT:-7072}/graph', runtime.tenant.graphEndpoint)
+    .replaceAll('https://127.0.0.1:${CLAWBACK_ONPREM_PORT:-7073}/EWS/Exchange.asmx', runtime.onprem.url);
+  expect(example).not.toContain('${');
   configDir = mkdtempSync(path.join(tmpdir(), 'clawback-cli-'));
   configFile = path.join(configDir, 'clawback-config.json');
   writeFileSync(configFile, example);
@@ -50,11 +52,10 @@ describe('the clawback CLI against the local runtime', () => {
     const applied = await cli('config', 'apply', configFile);
     expect(applied.err).toBe('');
     expect(applied.code).toBe(0);
-    expect(applied.out).toContain('+ profiles[contoso-onprem]:');
-    expect(applied.out).toContain(
-      '~ chains[hybrid].profiles: ["sandbox-online","sandbox-onprem"] → ["sandbox-online","contoso-onprem"]',
-    );
-    expect(applied.out).toContain('- profiles[sandbox-onprem]:');
+    expect(applied.out).toContain('+ domains["fabrikam.com"]: "sandbox-online"');
+    expect(applied.out).toContain('~ profiles[sandbox-online].fallbackSearch: false → true');
+    expect(applied.out).toContain('+ sources[soar]: {"name":"soar"}');
+    expect(applied.out).not.toMatch(/certificate|password/);
     expect(applied.out).toMatch(/Applied version [0-9a-f]{16}/);
 
     const again = await cli('config', 'apply', configFile);
@@ -65,7 +66,7 @@ describe('the clawback CLI against the local runtime', () => {
       document: { chains: unknown };
     };
     expect(shown.document.chains).toEqual([
-      { name: 'hybrid', profiles: ['sandbox-online', 'contoso-onprem'] },
+      { name: 'hybrid', profiles: ['sandbox-online', 'sandbox-onprem'] },
     ]);
   });
 
@@ -81,7 +82,7 @@ describe('the clawback CLI against the local runtime', () => {
         threat: { sha256: 'd'.repeat(64), filename: 'invoice-2291.pdf.js' },
         messages: [
           {
-            internetMessageId: sampleMessageId,
+            internetMessageId: walkthroughMessageId,
             recipients: ['alice@contoso.com', 'carol@contoso.com', 'erin@tailspin.example'],
           },
         ],
@@ -122,6 +123,55 @@ describe('the clawback CLI against the local runtime', () => {
     const wrongKind = await cli('profiles', 'test', 'sandbox-online', 'dan@contoso.com', '--json');
     expect(wrongKind.code).toBe(1);
     expect(JSON.parse(wrongKind.out)).toMatchObject({ ok: false, code: 'WrongProfileKind' });
+  });
+
+  it('verdicts show of 200 failed recipients prints a short summary grouped by reason, and every row with --all', async () => {
+    await cli('config', 'apply', configFile);
+    const recipients = Array.from({ length: 200 }, (_, i) => `user${i}@tailspin.example`);
+    const response = await fetch(`${origin}/api/verdicts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        eventId: 'cli-test-200',
+        source: 'soar',
+        verdict: 'malicious',
+        threat: { sha256: 'e'.repeat(64) },
+        messages: [{ internetMessageId: '<flood-1@mail.example>', recipients }],
+      }),
+    });
+    const { verdictId } = (await response.json()) as { verdictId: string };
+    const summary = await cli('verdicts', 'show', verdictId);
+    expect(summary.code).toBe(1);
+    const lines = summary.out.trimEnd().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(8);
+    expect(summary.out).toContain('200 rows: failed 200');
+    expect(summary.out).toMatch(/NoProfileMapped ×200, e\.g\. user\d+@tailspin\.example/);
+    expect(summary.out).toContain('--all');
+    const all = await cli('verdicts', 'show', verdictId, '--all');
+    expect(all.out.split('\n').filter((l) => /^\s+failed\s+user\d+@tailspin\.example/.test(l))).toHaveLength(
+      200,
+    );
+
+    const reportText = await cli('report');
+    expect(reportText.out).toMatch(
+      /Top failures by reason \(\d+ failed\):\n {2}NoProfileMapped ×\d+, e\.g\. /,
+    );
+    expect(reportText.out.split('\n').length).toBeLessThan(40);
+  }, 180_000);
+
+  it('config apply fills ${NAME:-default} from the environment and refuses a file naming an unset variable', async () => {
+    const templated = path.join(configDir, 'templated.json');
+    const document = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      templated,
+      JSON.stringify({ ...document, forwardTo: '${CLAWBACK_TEST_SOC:-soc@contoso.com}' }),
+    );
+    const applied = await cli('config', 'apply', templated, '--dry-run', '--json');
+    expect(applied.code).toBe(0);
+    writeFileSync(templated, JSON.stringify({ ...document, forwardTo: '${CLAWBACK_TEST_UNSET_SOC}' }));
+    const refused = await cli('config', 'apply', templated);
+    expect(refused.code).toBe(3);
+    expect(refused.err).toContain('CLAWBACK_TEST_UNSET_SOC');
   });
 
   it('refuses an invalid file with every problem and exit 3, and applies nothing', async () => {

@@ -68,6 +68,7 @@ describe('remediateMailbox', () => {
       action: 'softDelete',
     });
     expect(backend.items('alice@contoso.com')[0]?.folderId).toBe('recoverableitemsdeletions');
+    await pipeline.check();
     const verdict = await services.store.getVerdict(verdictId);
     expect(verdict).toMatchObject({ status: 'completed', succeeded: 1, failed: 0, notFound: 0, done: 1 });
     expect(verdict?.completedAt).toBeTruthy();
@@ -81,6 +82,7 @@ describe('remediateMailbox', () => {
     expect(await pipeline.rows(verdictId)).toHaveLength(1);
     expect(backend.actions).toHaveLength(1);
     expect(backend.finds).toHaveLength(1);
+    await pipeline.check();
     expect((await services.store.getVerdict(verdictId))?.succeeded).toBe(1);
   });
 
@@ -112,6 +114,7 @@ describe('remediateMailbox', () => {
       status: 'notFound',
       reason: 'MessageNotFound',
     });
+    await pipeline.check();
     expect(await services.store.getVerdict(verdictId)).toMatchObject({ notFound: 1, status: 'completed' });
   });
 
@@ -139,6 +142,7 @@ describe('remediateMailbox', () => {
     const r = await pipeline.row(verdictId, messages[0]);
     expect(r).toMatchObject({ status: 'failed', reason: 'NoProfileMapped' });
     expect(r.detail).toMatch(/unmapped\.example/);
+    await pipeline.check();
     expect(await services.store.getVerdict(verdictId)).toMatchObject({
       failed: 1,
       status: 'completedWithFailures',
@@ -240,6 +244,7 @@ describe('remediateMailbox', () => {
       }),
     );
     await Promise.all(messages.map((m) => remediateMailbox(m, context())));
+    await pipeline.check();
     expect(await services.store.getVerdict(verdictId)).toMatchObject({
       succeeded: 20,
       done: 20,

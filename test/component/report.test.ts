@@ -54,6 +54,10 @@ async function seedVerdict(
     succeeded: 0,
     failed: 0,
     notFound: 0,
+    alreadyRemediated: 0,
+    simulated: 0,
+    notReversible: 0,
+    partiallyRestored: 0,
     done: rows.length,
     receivedAt: at,
   };

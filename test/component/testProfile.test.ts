@@ -36,6 +36,7 @@ let azurite: RunningAzurite;
 let tenant: SandboxTenant;
 let ews: FakeEwsServer;
 let ewsTls: FakeEwsServer;
+let ewsNtlm: FakeEwsServer;
 let closedPort: number;
 
 const secretValues: Record<string, string> = {
@@ -69,10 +70,23 @@ function unresolvable(host: string, inner: HttpClient): HttpClient {
   };
 }
 
+/** Fails for `host` with nothing but MSAL's opaque text, as when the authority cannot be reached at all. */
+function opaque(host: string, inner: HttpClient): HttpClient {
+  return {
+    sendRequest: (request) =>
+      new URL(request.url).host === host
+        ? Promise.reject(new Error('endpoints_resolution_error: Error: could not resolve endpoints.'))
+        : inner.sendRequest(request),
+  };
+}
+
 function backendFor(profile: Profile): MailBackend {
-  const identityHttpClient = unresolvable(
-    'login.unresolvable.test',
-    rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
+  const identityHttpClient = opaque(
+    `localhost:${closedPort}`,
+    unresolvable(
+      'login.unresolvable.test',
+      rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
+    ),
   );
   if (profile.type === 'graph')
     return createGraphMailBackend(profile, {
@@ -139,6 +153,13 @@ beforeAll(async () => {
   ewsTls.addMailbox('erin@contoso.com');
   ewsTls.denyImpersonation('erin@contoso.com');
   ews = ewsTls;
+  // The on-premises sandbox's NTLM: the password is checked through the NTLMv2 proof, not just the user name.
+  ewsNtlm = await FakeEwsServer.start({
+    auth: 'ntlm',
+    username: 'CONTOSO\\svc-clawback',
+    password: 'Passw0rd!',
+  });
+  ewsNtlm.addMailbox('dan@contoso.com');
   closedPort = await new Promise<number>((resolve) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
@@ -173,6 +194,20 @@ beforeAll(async () => {
         onprem('onprem'),
         onprem('onprem-wrong-password', { password: { keyVaultSecret: 'wrong-password' } }),
         onprem('onprem-untrusted', { trustedCa: undefined }),
+        onprem('onprem-refused', { ewsUrl: `http://127.0.0.1:${closedPort}/EWS/Exchange.asmx` }),
+        onprem('onprem-ntlm-refused', {
+          ewsUrl: `http://127.0.0.1:${closedPort}/EWS/Exchange.asmx`,
+          auth: 'ntlm',
+        }),
+        onprem('onprem-ntlm', { ewsUrl: ewsNtlm.url, auth: 'ntlm', trustedCa: undefined }),
+        onprem('onprem-ntlm-wrong-password', {
+          ewsUrl: ewsNtlm.url,
+          auth: 'ntlm',
+          trustedCa: undefined,
+          password: { keyVaultSecret: 'wrong-password' },
+        }),
+        graph('usgov-unreachable', { cloud: 'usgov', authorityHost: `https://127.0.0.1:${closedPort}` }),
+        graph('usgov-opaque', { cloud: 'usgov', authorityHost: `https://localhost:${closedPort}` }),
       ],
       domains: { 'contoso.com': 'online' },
     }),
@@ -182,6 +217,7 @@ beforeAll(async () => {
 afterAll(async () => {
   useServices(undefined);
   await ews.close();
+  await ewsNtlm.close();
   await tenant.close();
   await azurite.stop();
 });
@@ -219,16 +255,27 @@ describe('POST /api/profiles/{name}/test', () => {
     ['onprem', 'ghost@contoso.com', 'MailboxNotFound'],
     ['onprem', 'erin@contoso.com', 'ImpersonationDenied'],
     ['onprem-untrusted', 'dan@contoso.com', 'ServerCertificateUntrusted'],
+    ['onprem-refused', 'dan@contoso.com', 'ConnectionRefused'],
+    ['onprem-ntlm', 'dan@contoso.com', 'Connected'],
+    ['onprem-ntlm-wrong-password', 'dan@contoso.com', 'WrongCredentials'],
+    ['onprem-ntlm-refused', 'dan@contoso.com', 'ConnectionRefused'],
+    ['usgov-unreachable', 'alice@contoso.com', 'ConnectionRefused'],
+    ['usgov-opaque', 'alice@contoso.com', 'ConnectionRefused'],
   ])('profile %s against %s answers %s with a message and a remedy', async (profile, mailbox, code) => {
     const response = await test(profile, { mailbox });
     expect(response.status).toBe(200);
     const result = response.jsonBody as ConnectionTestResult;
     expect({ code: result.code, detail: result.detail }).toMatchObject({ code });
     expect(result.ok).toBe(code === 'Connected');
+    if (code === 'WrongCredentials') expect(result.reason).toBe('AuthenticationError');
     expect(result.profile).toBe(profile);
     expect(result.backend).toBe(profile.startsWith('onprem') ? 'ews' : 'graph');
     expect(result.message.length).toBeGreaterThan(10);
     expect(result.remedy.length).toBeGreaterThan(10);
+    // Our own words only: no JavaScript error text from inside a library.
+    expect(`${result.message} ${result.remedy} ${result.detail ?? ''}`).not.toMatch(
+      /Cannot read properties|undefined \(reading|is not a function|TypeError|ReferenceError|\n\s+at \S+ \(/,
+    );
   });
 
   it('never puts a secret into the answer', async () => {

@@ -35,18 +35,22 @@ export class Pipeline {
 
   /** Takes every deliverable message off `remediations` without running the function. */
   async drain(): Promise<RemediationMessage[]> {
+    return (await this.take('remediations', true)) as RemediationMessage[];
+  }
+
+  private async take(queueName: string, sessions: boolean): Promise<unknown[]> {
     const taken: ReceivedMessage[] = [];
     const processor = this.queue.process(
-      'remediations',
+      queueName,
       (m) => {
         taken.push(m);
         return Promise.resolve();
       },
-      { sessions: true },
+      { sessions },
     );
     await this.queue.idle();
     await processor.stop();
-    return taken.map((m) => m.body as RemediationMessage);
+    return taken.map((m) => m.body);
   }
 
   remediate(message: RemediationMessage | undefined): Promise<void> {
@@ -54,13 +58,39 @@ export class Pipeline {
     return remediateMailbox(message, quietContext());
   }
 
-  /** Remediates these messages and every message they lead to (retries, group members) until none is left. */
+  /** An invocation context that drops the log. */
+  quiet(): InvocationContext {
+    return quietContext();
+  }
+
+  /** Takes every deliverable completion check off `verdicts` without running it. */
+  checks(): Promise<unknown[]> {
+    return this.take('verdicts', false);
+  }
+
+  /**
+   * Runs the verdicts' pending completion checks (the `verdicts` messages fan-out and earlier checks
+   * scheduled), at most `rounds` rounds: a verdict whose rows are all terminal completes in one.
+   */
+  async check(rounds = 3): Promise<void> {
+    for (let round = 0; round < rounds; round++) {
+      const checks = await this.take('verdicts', false);
+      if (checks.length === 0) return;
+      for (const c of checks) await fanOutVerdict(c, quietContext());
+    }
+  }
+
+  /**
+   * Remediates these messages and every message they lead to (retries, group members) until none is
+   * left, then lets the completion checks run.
+   */
   async runAll(messages: RemediationMessage[]): Promise<void> {
     let pending = messages;
     while (pending.length > 0) {
       for (const m of pending) await this.remediate(m);
       pending = await this.drain();
     }
+    await this.check();
   }
 
   async row(verdictId: string, message: RemediationMessage | undefined): Promise<RemediationRecord> {

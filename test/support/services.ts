@@ -6,30 +6,37 @@ import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
 import type { QueueSender } from '../../shared/ports/queue.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
+import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { TableResultStore } from '../../shared/results/tableResultStore.js';
+import { InMemoryConfigStore } from '../fakes/inMemoryConfigStore.js';
 
 export const noSecrets: SecretSource = {
   getSecret: () => Promise.reject(new Error('no secrets in this test')),
 };
 
-/** Services over Azurite and the given queue; mail backends from `backendFor` (fakes or real adapters). */
+/**
+ * Services for a component test: results and configuration in memory, or in Azurite when a test
+ * passes `tablesConnection`; the given queue; mail backends from `backendFor` (fakes or real adapters).
+ * Completion checks run 10 ms after fan-out, so a test that waits for the queue to go idle waits little.
+ */
 export function testServices(options: {
-  tablesConnection: string;
+  tablesConnection?: string;
   queue: QueueSender;
   backendFor?: (profile: Profile, config: ConfigDocument) => MailBackend;
   secrets?: SecretSource;
 }): Services {
-  const connection = {
+  const connection = options.tablesConnection && {
     connectionString: options.tablesConnection,
     options: { allowInsecureConnection: true },
   };
   return {
     settings: loadSettings({
       CLAWBACK_RUNTIME: 'local',
-      CLAWBACK_TABLES_CONNECTION: options.tablesConnection,
+      CLAWBACK_TABLES_CONNECTION: options.tablesConnection ?? 'UseDevelopmentStorage=true',
+      CLAWBACK_COMPLETION_CHECK_MS: '10',
     }),
-    store: new TableResultStore(connection),
-    configStore: new TableConfigStore(connection, 0),
+    store: connection ? new TableResultStore(connection) : new InMemoryResultStore(),
+    configStore: connection ? new TableConfigStore(connection, 0) : new InMemoryConfigStore(),
     queue: options.queue,
     secrets: options.secrets ?? noSecrets,
     backendFor:

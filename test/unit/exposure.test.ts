@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { RemediationRecord, VerdictRecord } from '../../shared/ports/results.js';
+import { emptyCounts, type RemediationRecord, type VerdictRecord } from '../../shared/ports/results.js';
 import { exposureOf, median } from '../../shared/remediation/exposure.js';
 import { exposureChart, formatDuration, renderExposureHtml } from '../../shared/report/exposure.js';
 import { renderReportHtml } from '../../shared/report/html.js';
@@ -20,9 +20,7 @@ const verdict = (verdictId: string, source: string, receivedAt: string): Verdict
   verdict: 'malicious',
   status: 'completed',
   recipients: 0,
-  succeeded: 0,
-  failed: 0,
-  notFound: 0,
+  ...emptyCounts(),
   done: 0,
   receivedAt,
 });

@@ -50,10 +50,10 @@ describe('Graph message-id filter encoding', () => {
     expect(filterValue).toMatch(/^[A-Za-z0-9\-._~%]+$/);
   });
 
-  it('selects the fields a remediation needs and asks for pages of 100', () => {
+  it('selects the fields a remediation needs and asks for pages of 1,000', () => {
     const params = new URLSearchParams(messageSearchQuery("internetMessageId eq '<a@b>'"));
-    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead,subject,receivedDateTime');
-    expect(params.get('$top')).toBe('100');
+    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead,receivedDateTime');
+    expect(params.get('$top')).toBe('1000');
   });
 
   it('encodes the mailbox as one path segment', () => {

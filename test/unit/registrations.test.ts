@@ -10,8 +10,11 @@ describe('function registrations (what the Azure Functions host receives)', () =
     expect([...byName.keys()].sort()).toEqual(
       [...Object.keys(routes), ...Object.keys(timers), 'fanOutVerdict', 'remediateMailbox'].sort(),
     );
-    for (const [name, schedule] of Object.entries(timers))
-      expect(byName.get(name)?.trigger, name).toMatchObject({ type: 'timerTrigger', schedule });
+    for (const [name, timer] of Object.entries(timers))
+      expect(byName.get(name)?.trigger, name).toMatchObject({
+        type: 'timerTrigger',
+        schedule: timer.schedule,
+      });
     for (const [name, route] of Object.entries(routes)) {
       expect(byName.get(name)?.trigger, name).toMatchObject({
         type: 'httpTrigger',

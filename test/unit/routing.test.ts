@@ -3,13 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigDocument, configDocumentSchema, type Profile } from '../../shared/config/document.js';
 import { ClawbackError } from '../../shared/errors.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
-import type {
-  RemediatedCopy,
-  RemediationRecord,
-  ResultStore,
-  TerminalStatus,
-  VerdictRecord,
-} from '../../shared/ports/results.js';
+import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../shared/ports/results.js';
 import { remediate } from '../../shared/remediation/remediate.js';
 import { routeRecipient } from '../../shared/routing/route.js';
 import { remediationRowKey } from '../../shared/verdicts/ids.js';
@@ -22,7 +16,7 @@ const verdictId = '8235000000000-0123456789';
 /** The rows remediate() reads and writes, in memory: the test is about routing, not Table Storage. */
 class RowsInMemory implements Pick<
   ResultStore,
-  'getRemediation' | 'updateRemediation' | 'recordOutcome' | 'recordRemediatedCopy'
+  'getRemediation' | 'updateRemediation' | 'recordRemediatedCopy'
 > {
   readonly copies: RemediatedCopy[] = [];
   readonly rows = new Map<string, { value: RemediationRecord; etag: string }>();
@@ -65,10 +59,6 @@ class RowsInMemory implements Pick<
   recordRemediatedCopy(copy: RemediatedCopy): Promise<void> {
     this.copies.push(copy);
     return Promise.resolve();
-  }
-
-  recordOutcome(_v: string, _s: TerminalStatus): Promise<VerdictRecord> {
-    return Promise.resolve({} as VerdictRecord);
   }
 
   row(rowKey: string): RemediationRecord {

@@ -143,7 +143,7 @@ describe('Proofpoint TAP SIEM', () => {
   it('turns a retroactive attachment detection on a delivered message into a malicious verdict for its envelope recipients', () => {
     const [change] = changesOf('proofpoint-tap', fixture('proofpoint-siem-all'));
     expect(change).toEqual({
-      eventId: `${malwareGuid}:${sha.remittance}:malicious`,
+      eventId: `${malwareGuid}:${sha.remittance}:active`,
       source: 'proofpoint-tap',
       verdict: 'malicious',
       observedAt: '2026-03-04T08:52:30.000Z',
@@ -163,7 +163,7 @@ describe('Proofpoint TAP SIEM', () => {
   it('turns an active phish URL into a malicious URL verdict, whatever the case of threatID, threatType and classification', () => {
     const change = changesOf('proofpoint-tap', fixture('proofpoint-siem-all'))[1];
     expect(change).toMatchObject({
-      eventId: `Pq7wEr5tYu3iOp1aSd9fGh2jKl4zXc6v:${'b3'.repeat(32)}:malicious`,
+      eventId: `Pq7wEr5tYu3iOp1aSd9fGh2jKl4zXc6v:${'b3'.repeat(32)}:active`,
       verdict: 'malicious',
       threat: { url: 'https://docs-share.fabrikam-notify.example/view?d=8812', name: 'phish' },
       messages: [
@@ -176,36 +176,44 @@ describe('Proofpoint TAP SIEM', () => {
     });
   });
 
-  it('leaves the messages to the delivery ledger when TAP sends an empty messageID', () => {
+  it('keeps the recipients, sender, subject and time, without an id, when TAP sends an empty messageID', () => {
     const body = fixture('proofpoint-siem-all');
     const change = changesOf('proofpoint-tap', body).find((c) => (c.threat as Json).sha256 === sha.scan);
     expect(change).toEqual({
-      eventId: `Lk2jHg4fDs6aPo8iUy0tRe1wQz3xCv5b:${sha.scan}:malicious`,
+      eventId: `Lk2jHg4fDs6aPo8iUy0tRe1wQz3xCv5b:${sha.scan}:active`,
       source: 'proofpoint-tap',
       verdict: 'malicious',
       observedAt: '2026-03-04T08:40:00.000Z',
       threat: { sha256: sha.scan, filename: 'scan_0304.zip', name: 'malware' },
+      messages: [
+        {
+          recipients: ['it-helpdesk@contoso.com'],
+          sender: 'scanner@wide-world-importers.example',
+          subject: 'Scanned document',
+          receivedAt: '2026-03-04T05:02:10.000Z',
+        },
+      ],
     });
+    expect(verdictChangeSchema.safeParse(change).success).toBe(true);
     expect(notesOf('proofpoint-tap', body)).toContainEqual({
       path: 'messagesDelivered[3]',
       message: expect.stringMatching(/no usable messageID/) as string,
     });
   });
 
-  it('makes no verdict of cleared threats, spam, blocked messages or clicks, and notes each', () => {
+  it('makes no verdict of spam, blocked messages or clicks, and notes each', () => {
     const body = fixture('proofpoint-siem-all');
-    expect(changesOf('proofpoint-tap', body)).toHaveLength(3);
+    expect(changesOf('proofpoint-tap', body)).toHaveLength(4);
     const notes = notesOf('proofpoint-tap', body);
     expect(notes.map((n) => n.path)).toEqual(
       expect.arrayContaining([
         'messagesDelivered[0].threatsInfoMap[1]',
-        'messagesDelivered[2].threatsInfoMap[0]',
         'messagesBlocked',
         'clicksPermitted',
       ]),
     );
-    expect(notes.find((n) => n.path === 'messagesDelivered[2].threatsInfoMap[0]')?.message).toMatch(
-      /threatStatus "cleared"/,
+    expect(notes.find((n) => n.path === 'messagesDelivered[0].threatsInfoMap[1]')?.message).toMatch(
+      /threatStatus "active" with classification "spam"/,
     );
     expect(notes.find((n) => n.path === 'messagesBlocked')?.message).toMatch(/never reached a mailbox/);
     expect(notes.map((n) => n.path)).not.toContain('clicksBlocked');
@@ -215,7 +223,7 @@ describe('Proofpoint TAP SIEM', () => {
     const [malicious] = changesOf('proofpoint-tap', fixture('proofpoint-siem-all'));
     const [clean] = changesOf('proofpoint-tap', fixture('proofpoint-siem-false-positive'));
     expect(clean).toMatchObject({
-      eventId: `${malwareGuid}:${sha.remittance}:clean`,
+      eventId: `${malwareGuid}:${sha.remittance}:falsepositive`,
       verdict: 'clean',
       threat: { sha256: sha.remittance },
       messages: [{ recipients: ['ana.souza@contoso.com', 'raj.patel@contoso.com'] }],
@@ -322,12 +330,7 @@ describe('Proofpoint TAP SIEM', () => {
       'messagesDelivered[0]',
       /must be an object/,
     ],
-    [
-      'a body of another format',
-      fixture('microsoft-defender-alert'),
-      '$',
-      /not a Proofpoint TAP SIEM response/,
-    ],
+    ['a body of another format', fixture('microsoft-defender-alert'), '$', /not a Proofpoint TAP SIEM event/],
   ])('rejects %s with a problem at its path', (_, body, problemPath, message) => {
     expect(problemsOf('proofpoint-tap', body)).toContainEqual({
       path: problemPath,

@@ -19,6 +19,8 @@ export class GraphError extends Error {
 export interface GraphState {
   directory: Directory;
   pageSize: number;
+  /** Server-driven paging: a page never holds more than this, whatever `$top` asks. */
+  maxPageSize?: number | undefined;
   forwards: SandboxForward[];
 }
 
@@ -134,17 +136,18 @@ export function collectionPage<T>(
   if (!Number.isInteger(skip) || skip < 0) {
     throw new GraphError(400, 'ErrorInvalidParameter', "The value of parameter '$skip' is invalid.");
   }
-  const value = items.slice(skip, skip + top).map(toJson);
+  const served = Math.min(top, call.state.maxPageSize ?? top);
+  const value = items.slice(skip, skip + served).map(toJson);
   const body: Record<string, unknown> = {};
   if (params.get('$count')?.toLowerCase() === 'true') body['@odata.count'] = items.length;
   body.value = value;
-  if (skip + top < items.length) {
+  if (skip + served < items.length) {
     const next = new URL(call.request.url.href);
     next.searchParams.delete('$skiptoken');
     next.searchParams.delete('$skip');
     next.searchParams.set(
       '$skiptoken',
-      Buffer.from(JSON.stringify({ skip: skip + top })).toString('base64url'),
+      Buffer.from(JSON.stringify({ skip: skip + served })).toString('base64url'),
     );
     body['@odata.nextLink'] = next.href;
   }

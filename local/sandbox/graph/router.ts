@@ -23,6 +23,7 @@ import {
 import { groups, users } from './directory.js';
 import { createFolder, getFolder, listChildFolders, resolveFolderOrThrow } from './folders.js';
 import { createMessage, listMessages, messageItem } from './messages.js';
+import { operationOf } from './operations.js';
 
 /** Thrown to make the server drop the connection without answering. */
 export class DestroySocket extends Error {}
@@ -60,6 +61,10 @@ const defaultGraphErrors: Record<number, [string, string]> = {
 
 export interface GraphServiceOptions {
   mailboxConcurrencyLimit?: number | undefined;
+  /** Retry-After (seconds) on a 429 for the mailbox concurrency limit. Default 0. */
+  mailboxConcurrencyRetryAfterSeconds?: number | undefined;
+  /** Time each Graph operation (a top-level request or a `$batch` item) takes while holding its mailbox slot. */
+  latencyMs?: number | undefined;
   random: () => number;
   log?: ((line: string) => void) | undefined;
 }
@@ -70,7 +75,7 @@ export interface GraphServiceOptions {
  * faults, authenticated, then routed.
  */
 export class GraphService {
-  readonly requests: SandboxRequestRecord[] = [];
+  requests: SandboxRequestRecord[] = [];
   private readonly inFlight = new Map<string, number>();
   private readonly peak = new Map<string, number>();
 
@@ -85,6 +90,12 @@ export class GraphService {
     return this.peak.get(mailbox.toLowerCase()) ?? 0;
   }
 
+  /** Forgets the recorded requests and concurrency peaks (between the phases of a benchmark). */
+  reset(): void {
+    this.requests = [];
+    this.peak.clear();
+  }
+
   /** `request.url` is absolute and its path starts with `/graph`. */
   async execute(request: SandboxRequest): Promise<SandboxResponse> {
     const graphPath = request.url.pathname.replace(/^\/graph/, '');
@@ -97,6 +108,7 @@ export class GraphService {
     const requestId = newRequestId();
     const clientRequestId = request.headers['client-request-id'];
 
+    const startedAt = performance.now();
     const count = this.enter(mailbox);
     let response: SandboxResponse;
     try {
@@ -117,9 +129,12 @@ export class GraphService {
     this.requests.push({
       method: request.method,
       path,
+      operation: operationOf(request.method, segments),
       ...(mailbox === undefined ? {} : { mailbox }),
       status: response.status,
       ...(request.inBatch ? { batched: true } : {}),
+      startedAt,
+      finishedAt: performance.now(),
     });
     this.options.log?.(
       `graph ${request.inBatch ? '[batch] ' : ''}${request.method} ${path} -> ${response.status}`,
@@ -164,9 +179,11 @@ export class GraphService {
     const limit = this.options.mailboxConcurrencyLimit;
     if (limit !== undefined && context.mailbox !== undefined && context.count > limit) {
       throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', {
-        'Retry-After': '0',
+        'Retry-After': String(this.options.mailboxConcurrencyRetryAfterSeconds ?? 0),
       });
     }
+    const latency = this.options.latencyMs ?? 0;
+    if (latency > 0 && segments[1] !== '$batch') await sleep(latency);
     const token = this.authenticate(request);
     const [version, ...rest] = segments;
     if (version !== 'v1.0') throw new GraphError(400, 'BadRequest', `Invalid version: ${version ?? ''}`);

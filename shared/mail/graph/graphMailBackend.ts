@@ -1,3 +1,5 @@
+import type { Agent } from 'node:https';
+
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
   Client,
@@ -27,7 +29,12 @@ import type { SecretSource } from '../../ports/secrets.js';
 import { isCertificateCurrent, loadCertificate, type LoadedCertificate } from '../../secrets/certificate.js';
 import type { ActionName } from '../../verdicts/schema.js';
 import { type BatchRequest, type BatchResponse, type BatchResult, runBatch } from './batch.js';
-import { getGraphTokenProvider, type GraphEndpoints, resolveGraphEndpoints } from './credentials.js';
+import {
+  getGraphTokenProvider,
+  type GraphEndpoints,
+  type GraphTokenProvider,
+  resolveGraphEndpoints,
+} from './credentials.js';
 import { findDerivedGraphMessages } from './derived.js';
 import { type GraphErrorContext, translateGraphError } from './errors.js';
 import {
@@ -37,7 +44,7 @@ import {
   parseQuarantineLocation,
   type QuarantineLocation,
 } from './locations.js';
-import { graphMailboxLimiter } from './mailboxLimiter.js';
+import { graphMailboxConcurrency, graphMailboxLimiter } from './mailboxLimiter.js';
 import {
   BearerAuthMiddleware,
   GraphCallScope,
@@ -54,6 +61,8 @@ import {
   messageSelect,
   userPath,
 } from './odata.js';
+import { mapConcurrently } from './parallel.js';
+import { agentTrusting, identityClientTrusting, TrustedCaFetchHandler } from './trustedCa.js';
 
 export interface GraphMailBackendDeps {
   secrets: SecretSource;
@@ -100,9 +109,8 @@ interface MailboxFolders {
   byId: Map<string, FolderInfo>;
   /** Folders Clawback finds or creates (quarantine folders), by `parentId/lower-case name`. */
   own: Map<string, FolderEntry>;
-  /** Well-known folders the mailbox does not have (Graph answered 404). */
-  absent: Set<string>;
-  prefetching: boolean;
+  /** Display-name lookups in flight, by folder id, so concurrent actions share one. */
+  naming: Map<string, Promise<void>>;
 }
 
 interface MoveRequest {
@@ -117,22 +125,21 @@ const maxPages = 1000;
 const folderCacheMailboxes = 10_000;
 const recoverableItems = 'recoverableitemsdeletions';
 const destinations = { moveToDeletedItems: 'deleteditems', moveToJunk: 'junkemail' } as const;
-/** Looked up in the same batch as a mailbox's first search, so rows name folders without extra round trips. */
-const prefetchedFolders = [
-  'inbox',
-  'deleteditems',
-  'junkemail',
-  'sentitems',
-  'drafts',
-  'archive',
-  recoverableItems,
-];
 /** Where each reversible action put the copies, for restore. */
 const restoreSources: Partial<Record<ActionName, string>> = {
   moveToDeletedItems: 'deleteditems',
   moveToJunk: 'junkemail',
   softDelete: recoverableItems,
 };
+/** Actions whose effect on one copy does not depend on what was done to another copy. */
+const perCopyActions: ReadonlySet<ActionName> = new Set([
+  'none',
+  'softDelete',
+  'hardDelete',
+  'moveToDeletedItems',
+  'moveToJunk',
+  'quarantine',
+]);
 const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
 const draftNote = 'Exchange stores a MIME import as a draft';
 
@@ -150,7 +157,11 @@ export class GraphMailBackend implements MailBackend {
   readonly kind = 'graph' as const;
   readonly endpoints: GraphEndpoints;
   private readonly client: Client;
-  private certificate: { source: string; loaded: LoadedCertificate } | undefined;
+  /** The certificate as last read, and the token provider built for it (rebuilt only when either changes). */
+  private certificate:
+    | { source: string; loaded: LoadedCertificate; provider: GraphTokenProvider; identityClient?: HttpClient }
+    | undefined;
+  private trusted: { source: string; agent: Agent; identityClient: HttpClient } | undefined;
   /** Folder knowledge per lower-case mailbox. */
   private readonly folders = new Map<string, MailboxFolders>();
 
@@ -177,7 +188,9 @@ export class GraphMailBackend implements MailBackend {
         new RetryHandler(new RetryHandlerOptions(retryDelaySeconds, retries, shouldRetry)),
         new MailboxLimitMiddleware(graphMailboxLimiter),
         new TimeoutMiddleware(deps.timeoutSeconds),
-        new HTTPMessageHandler(),
+        profile.trustedCa
+          ? new TrustedCaFetchHandler(() => this.trusting().then((t) => t.agent))
+          : new HTTPMessageHandler(),
       ],
     });
   }
@@ -241,7 +254,42 @@ export class GraphMailBackend implements MailBackend {
         'ConfigurationError',
         'Restore puts copies back from what their remediation recorded; it goes through restoreMessage, not applyAction.',
       );
-    const originalFolder = await this.folderLabelOf(mailbox, item, options);
+    // The copy's folder is named in the same round trip as the action, not in one before it.
+    const naming = this.nameFolderOf(mailbox, item, options);
+    const outcome = await this.act(mailbox, item, action, pendingFolder, options).catch(async (error) => {
+      await naming.catch(() => undefined);
+      throw error;
+    });
+    await naming;
+    return withFolderLabel(outcome, this.folderLabelOf(mailbox, item));
+  }
+
+  /**
+   * A mailbox's copies, four at a time (the per-mailbox limit, so no slot sits idle and none is
+   * exceeded); a folder is named once, by the first copy found in it, alongside that copy's action.
+   * Forwards and central-mailbox quarantine check what an earlier copy already did, so their copies
+   * go one after another.
+   */
+  applyActions(
+    mailbox: string,
+    items: MailItem[],
+    action: ActionName,
+    options?: CallOptions,
+  ): Promise<ActionOutcome[]> {
+    const independent =
+      perCopyActions.has(action) && !(action === 'quarantine' && this.profile.quarantineTarget === 'mailbox');
+    return mapConcurrently(items, independent ? graphMailboxConcurrency : 1, (item) =>
+      this.applyAction(mailbox, item, action, options),
+    );
+  }
+
+  private async act(
+    mailbox: string,
+    item: MailItem,
+    action: Exclude<ActionName, 'restore'>,
+    originalFolder: string,
+    options: CallOptions | undefined,
+  ): Promise<ActionOutcome> {
     const messagePath = messagePathOf(mailbox, item.id);
     switch (action) {
       case 'none':
@@ -757,17 +805,13 @@ export class GraphMailBackend implements MailBackend {
     const scopes = [`${userPath(mailbox)}/messages?${query}`];
     if (this.profile.searchRecoverableItems)
       scopes.push(`${userPath(mailbox)}/mailFolders/${recoverableItems}/messages?${query}`);
-    const pages = await this.searchAll(mailbox, scopes, options, true);
+    const pages = await this.searchAll(mailbox, scopes, options);
     const folders = this.foldersOf(mailbox);
     const found = new Map<string, { message: GraphMessage; recoverable: boolean }>();
     for (const [scope, messages] of pages.entries())
       for (const message of messages)
         if (!found.has(message.id)) found.set(message.id, { message, recoverable: scope === 1 });
-    await this.nameFolders(
-      mailbox,
-      [...found.values()].filter((f) => !f.recoverable).map((f) => f.message.parentFolderId),
-      options,
-    );
+    // Folder names not known yet are looked up by the action, in its round trip (nameFolderOf).
     return [...found.values()].map(({ message, recoverable }) => ({
       id: message.id,
       internetMessageId: message.internetMessageId ?? '',
@@ -779,27 +823,15 @@ export class GraphMailBackend implements MailBackend {
   }
 
   /**
-   * Every message of each search URL, all pages. Several searches go in one JSON batch; with
-   * `prefetch`, so do the lookups of the mailbox's well-known folders the backend does not know yet.
+   * Every message of each search URL, all pages. Several searches go in one JSON batch; nothing else
+   * rides along (no folder is looked up before an action needs it).
    */
   private async searchAll(
     mailbox: string,
     urls: string[],
     options: CallOptions | undefined,
-    prefetch = false,
   ): Promise<GraphMessage[][]> {
-    const folders = this.foldersOf(mailbox);
-    const missing =
-      prefetch && !folders.prefetching
-        ? prefetchedFolders.filter((name) => !folders.wellKnown.has(name) && !folders.absent.has(name))
-        : [];
-    const requests: BatchRequest[] = [
-      ...urls.map((url): BatchRequest => ({ method: 'GET', url })),
-      ...missing.map((name): BatchRequest => ({
-        method: 'GET',
-        url: `${userPath(mailbox)}/mailFolders/${name}?$select=id`,
-      })),
-    ];
+    const requests = urls.map((url): BatchRequest => ({ method: 'GET', url }));
     let firstPages: GraphPage<GraphMessage>[];
     if (requests.length === 1 && urls[0] !== undefined) {
       firstPages = [
@@ -812,19 +844,8 @@ export class GraphMailBackend implements MailBackend {
         ),
       ];
     } else {
-      if (missing.length > 0) folders.prefetching = true;
-      let results: BatchResult[];
-      try {
-        results = await this.batch('message search', mailbox, requests, options);
-      } finally {
-        if (missing.length > 0) folders.prefetching = false;
-      }
-      for (const [i, name] of missing.entries()) {
-        const result = results[urls.length + i];
-        if (result?.ok) this.rememberWellKnown(folders, name, (result.body as { id: string }).id);
-        else if (result?.error.code === 'MessageNotFound') folders.absent.add(name);
-      }
-      firstPages = results.slice(0, urls.length).map((result) => {
+      const results = await this.batch('message search', mailbox, requests, options);
+      firstPages = results.map((result) => {
         if (!result.ok) throw result.error;
         return result.body as GraphPage<GraphMessage>;
       });
@@ -952,11 +973,6 @@ export class GraphMailBackend implements MailBackend {
       folders.byId.set(folder.id, { name, wellKnown: true });
       return folder.id;
     });
-  }
-
-  private rememberWellKnown(folders: MailboxFolders, name: string, id: string): void {
-    if (!folders.wellKnown.has(name)) folders.wellKnown.set(name, { id, promise: Promise.resolve(id) });
-    folders.byId.set(id, { name, wellKnown: true });
   }
 
   /** One lookup per key at a time; a failed lookup is forgotten so the next call tries again. */
@@ -1113,13 +1129,7 @@ export class GraphMailBackend implements MailBackend {
         const oldest = this.folders.keys().next();
         if (!oldest.done) this.folders.delete(oldest.value);
       }
-      folders = {
-        wellKnown: new Map(),
-        byId: new Map(),
-        own: new Map(),
-        absent: new Set(),
-        prefetching: false,
-      };
+      folders = { wellKnown: new Map(), byId: new Map(), own: new Map(), naming: new Map() };
       this.folders.set(key, folders);
     }
     return folders;
@@ -1132,36 +1142,47 @@ export class GraphMailBackend implements MailBackend {
     options: CallOptions | undefined,
   ): Promise<void> {
     const folders = this.foldersOf(mailbox);
-    const unknown = [...new Set(folderIds)].filter((id) => !folders.byId.has(id));
-    const results = await this.each('folder lookup', mailbox, unknown, options, (id) => ({
+    const ids = [...new Set(folderIds)].filter((id) => !folders.byId.has(id));
+    const unknown = ids.filter((id) => !folders.naming.has(id));
+    const lookup = this.each('folder lookup', mailbox, unknown, options, (id) => ({
       method: 'GET',
       url: `${userPath(mailbox)}/mailFolders/${encodeURIComponent(id)}?$select=id,displayName`,
-    }));
-    for (const [i, result] of results.entries()) {
-      const id = unknown[i];
-      const name = result.ok ? (result.body as { displayName?: string }).displayName : undefined;
-      if (id !== undefined && name !== undefined && !folders.byId.has(id))
-        folders.byId.set(id, { name, wellKnown: false });
-    }
+    })).then((results) => {
+      for (const [i, result] of results.entries()) {
+        const id = unknown[i];
+        const name = result.ok ? (result.body as { displayName?: string }).displayName : undefined;
+        if (id !== undefined && name !== undefined && !folders.byId.has(id))
+          folders.byId.set(id, { name, wellKnown: false });
+      }
+    });
+    const shared = lookup.finally(() => {
+      for (const id of unknown) folders.naming.delete(id);
+    });
+    for (const id of unknown) folders.naming.set(id, shared);
+    await Promise.all([shared, ...ids.map((id) => folders.naming.get(id))]);
   }
 
-  /**
-   * The original folder as restore needs it: a well-known name where it is one, else `Name (id)`, or
-   * the bare id when the folder cannot be read.
-   */
-  private async folderLabelOf(
+  /** Looks up the display name of the copy's folder unless the backend knows it already. */
+  private async nameFolderOf(
     mailbox: string,
     item: MailItem,
     options: CallOptions | undefined,
-  ): Promise<string> {
+  ): Promise<void> {
     const folders = this.foldersOf(mailbox);
-    if (item.folderName === recoverableItems && !folders.byId.has(item.folderId)) return recoverableItems;
-    if (!folders.byId.has(item.folderId)) {
-      await this.searchAll(mailbox, [], options, true);
-      await this.nameFolders(mailbox, [item.folderId], options);
-    }
-    const info = folders.byId.get(item.folderId);
-    return info === undefined ? item.folderId : folderLabel({ id: item.folderId, ...info });
+    if (item.folderName === recoverableItems || folders.byId.has(item.folderId)) return;
+    await this.nameFolders(mailbox, [item.folderId], options);
+  }
+
+  /**
+   * The original folder as restore needs it: a well-known name where the backend addressed it as one,
+   * else `Name (id)`, or the bare id when the folder could not be read.
+   */
+  private folderLabelOf(mailbox: string, item: MailItem): string {
+    const info = this.foldersOf(mailbox).byId.get(item.folderId);
+    if (info === undefined) return item.folderName === recoverableItems ? recoverableItems : item.folderId;
+    // The row shows the operator the name the search could not give.
+    item.folderName ??= info.name;
+    return folderLabel({ id: item.folderId, ...info });
   }
 
   private async call<T>(
@@ -1184,23 +1205,42 @@ export class GraphMailBackend implements MailBackend {
 
   private async token(signal: AbortSignal | undefined): Promise<string> {
     const secret = await this.deps.secrets.getSecret(this.profile.certificate, { abortSignal: signal });
-    const label = describeRef(this.profile.certificate);
-    let loaded = this.certificate?.source === secret.value ? this.certificate.loaded : undefined;
-    if (!loaded || !isCertificateCurrent(loaded)) {
-      loaded = loadCertificate(secret, { label });
-      this.certificate = { source: secret.value, loaded };
+    const identityClient =
+      this.deps.identityHttpClient ??
+      (this.profile.trustedCa ? (await this.trusting(signal)).identityClient : undefined);
+    let current = this.certificate;
+    if (
+      current?.source !== secret.value ||
+      current.identityClient !== identityClient ||
+      !isCertificateCurrent(current.loaded)
+    ) {
+      const loaded = loadCertificate(secret, { label: describeRef(this.profile.certificate) });
+      const provider = getGraphTokenProvider({
+        profile: this.profile,
+        certificate: loaded,
+        timeoutSeconds: this.deps.timeoutSeconds,
+        identityHttpClient: identityClient,
+      });
+      current = { source: secret.value, loaded, provider, ...(identityClient ? { identityClient } : {}) };
+      this.certificate = current;
       const daysLeft = Math.floor((loaded.notAfter.getTime() - Date.now()) / 86_400_000);
       this.deps.log?.(
         `graph ${this.profile.name}: using certificate ${loaded.thumbprintSha1} (${loaded.subject}), valid until ${loaded.notAfter.toISOString()}${daysLeft < 30 ? ` — expires in ${daysLeft} days, renew it` : ''}`,
       );
     }
-    const provider = getGraphTokenProvider({
-      profile: this.profile,
-      certificate: loaded,
-      timeoutSeconds: this.deps.timeoutSeconds,
-      identityHttpClient: this.deps.identityHttpClient,
-    });
-    return provider.getToken(signal);
+    return current.provider.getToken(signal);
+  }
+
+  /** The agent and identity client trusting the profile's `trustedCa`, rebuilt when the secret changes. */
+  private async trusting(signal?: AbortSignal): Promise<{ agent: Agent; identityClient: HttpClient }> {
+    const ref = this.profile.trustedCa;
+    if (!ref) throw new ClawbackError('ConfigurationError', 'The profile names no trustedCa.');
+    const secret = await this.deps.secrets.getSecret(ref, { abortSignal: signal });
+    if (this.trusted?.source !== secret.value) {
+      const agent = agentTrusting(secret.value);
+      this.trusted = { source: secret.value, agent, identityClient: identityClientTrusting(agent) };
+    }
+    return this.trusted;
   }
 
   private errorContext(operation: string, mailbox: string): GraphErrorContext {
@@ -1215,6 +1255,13 @@ export class GraphMailBackend implements MailBackend {
       certificateThumbprint: this.certificate?.loaded.thumbprintSha1,
     };
   }
+}
+
+/** Stands for the copy's folder label in an outcome while the label is still being looked up. */
+const pendingFolder = '\u0000folder';
+
+function withFolderLabel(outcome: ActionOutcome, label: string): ActionOutcome {
+  return outcome.originalFolder === pendingFolder ? { ...outcome, originalFolder: label } : outcome;
 }
 
 /** The id as Graph stores it (with angle brackets), or undefined when there is nothing to search by. */

@@ -28,7 +28,7 @@ export {
   type QuarantineLocation,
   wellKnownFolders,
 } from './locations.js';
-export { graphMailboxLimiter, KeyedSemaphore } from './mailboxLimiter.js';
+export { graphMailboxConcurrency, graphMailboxLimiter, KeyedSemaphore } from './mailboxLimiter.js';
 export {
   childFolderQuery,
   encodeQueryValue,

@@ -86,5 +86,8 @@ export class KeyedSemaphore {
   }
 }
 
+/** Exchange Online's limit on concurrent requests per app and mailbox (Outlook service limits). */
+export const graphMailboxConcurrency = 4;
+
 /** Per process, shared by every Graph profile: the limit is per mailbox, whoever asks. */
-export const graphMailboxLimiter = new KeyedSemaphore(4);
+export const graphMailboxLimiter = new KeyedSemaphore(graphMailboxConcurrency);

@@ -41,8 +41,10 @@ export function fallbackFilter(criteria: FallbackCriteria): string {
   ].join(' and ');
 }
 
-export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,subject,receivedDateTime';
-export const messagePageSize = 100;
+/** What a row and a later restore need of each copy: where it is, whether it was read, when it arrived (exposure). */
+export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,receivedDateTime';
+/** Graph serves up to 1,000 messages a page: a mailbox holding hundreds of copies is found in one round trip. */
+export const messagePageSize = 1000;
 
 /** The query string of a message search; built here because the SDK's `.filter()` does not encode. */
 export function messageSearchQuery(filter: string, select: string = messageSelect): string {
