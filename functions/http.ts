@@ -28,22 +28,34 @@ export function urlFor(request: HttpRequest, path: string): string {
 }
 
 const jsonContentType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const charsetParameter = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads a JSON request body within the 1 MiB limit: 415 when it is not declared JSON, 413 when it is
- * too large (by its Content-Length or its actual size), 400 when it does not parse. `what` names the
- * payload in the messages.
+ * Reads a JSON request body within the 1 MiB limit: 415 when it is not declared JSON or declares a
+ * charset other than UTF-8, 413 when it is too large (by its Content-Length or its actual size), 400
+ * when its bytes are not UTF-8 (`InvalidEncoding`) or do not parse. `what` names the payload.
  */
 export async function readJsonBody(
   request: HttpRequest,
   what: string,
 ): Promise<{ raw: Buffer; body: unknown } | { response: HttpResponseInit }> {
-  if (!jsonContentType.test(request.headers.get('content-type') ?? ''))
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!jsonContentType.test(contentType))
     return {
       response: errorResponse(
         415,
         'UnsupportedMediaType',
         `Send ${what} as JSON with "Content-Type: application/json".`,
+      ),
+    };
+  const charset = charsetParameter.exec(contentType)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    return {
+      response: errorResponse(
+        415,
+        'UnsupportedMediaType',
+        `Send ${what} as UTF-8 JSON; charset "${charset.replace(/[^\w.:-]/g, '?')}" is not accepted.`,
       ),
     };
   const tooLarge = () => ({
@@ -57,8 +69,16 @@ export async function readJsonBody(
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) return tooLarge();
   const raw = Buffer.from(await request.arrayBuffer());
   if (raw.byteLength > limits.maxBodyBytes) return tooLarge();
+  let text: string;
   try {
-    return { raw, body: JSON.parse(raw.toString('utf8')) };
+    text = utf8.decode(raw);
+  } catch {
+    return {
+      response: errorResponse(400, 'InvalidEncoding', 'The body is not valid UTF-8; send it as UTF-8 JSON.'),
+    };
+  }
+  try {
+    return { raw, body: JSON.parse(text) };
   } catch (error) {
     return {
       response: errorResponse(

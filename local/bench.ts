@@ -8,6 +8,7 @@ import { defaultConcurrentMailboxes } from '../shared/config/settings.js';
 import { graphMailboxConcurrency } from '../shared/mail/graph/mailboxLimiter.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { type CampaignPlan, mailboxesFor, runCampaign } from './bench/campaign.js';
+import { runIngestBench } from './bench/ingest.js';
 import { coldImports, HttpRequestCounter, machine, tableHost } from './bench/measure.js';
 import { type BenchResults, type CampaignResult, type IngestResult, render } from './bench/report.js';
 import { startLocalRuntime } from './runtime.js';
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  const ingest = await ingestFigures();
+  const ingest = await ingestFigures(log);
   log('bench: cold import of each function entry (fresh process each) …');
   const imports = await coldImports(path.join(__dirname, '..', 'functions'));
   const report: BenchResults = {
@@ -132,13 +133,11 @@ async function main(): Promise<void> {
   log(render(report));
 }
 
-/**
- * LEAD: wire the ingest benchmark here — `runIngestBench` from ./bench/ingest.ts (the ingest engineer's
- * module) returns verdicts per second and p99 latency of POST /api/verdicts on the local runtime.
- * Until then the summary says the figure is measured there.
- */
-function ingestFigures(): Promise<IngestResult | undefined> {
-  return Promise.resolve(undefined);
+/** POST /api/verdicts on the local runtime, driven by autocannon (see ./bench/ingest.ts). */
+async function ingestFigures(log: (line: string) => void): Promise<IngestResult> {
+  log('bench: ingest, 10 connections for 10 s …');
+  const { verdictsPerSecond, p99Ms } = await runIngestBench({ log });
+  return { verdictsPerSecond, p99Ms };
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import type http from 'node:http';
 import Module from 'node:module';
 import path from 'node:path';
 
@@ -110,4 +111,56 @@ export function routeMatcher(route: string): (pathname: string) => Record<string
     if (!match) return undefined;
     return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? '')]));
   };
+}
+
+function refuse(res: http.ServerResponse, status: number, code: string, message: string): undefined {
+  // The rest of a refused body is not read: the connection closes once the answer is out.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+  res.end(JSON.stringify({ error: { code, message } }));
+  return undefined;
+}
+
+/**
+ * The request's URL (on the Host it named, when that is a host name), or a 400 when its path cannot be
+ * decoded: a bad percent-encoding such as `%E0%A4` or `%zz` would otherwise throw inside a route match
+ * and surface as a 500.
+ */
+export function requestUrl(req: http.IncomingMessage, res: http.ServerResponse): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${hostOf(req)}`);
+    decodeURIComponent(url.pathname);
+  } catch {
+    return refuse(res, 400, 'BadRequest', 'The request path is not a valid percent-encoded URL path.');
+  }
+  return url;
+}
+
+/**
+ * Reads a request body up to `maxBytes`, as the Functions host caps it: 413 at once when the declared
+ * length is larger, or as soon as the bytes read pass the limit, without buffering any more of them.
+ * Undefined when it answered the request itself.
+ */
+export async function readBodyWithin(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  const tooLarge = () => refuse(res, 413, 'PayloadTooLarge', `The body is larger than ${maxBytes} bytes.`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) return tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > maxBytes) return tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/** The Host header when it is a host name or address with an optional port; `localhost` otherwise. */
+function hostOf(req: http.IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  return /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host) ? host : 'localhost';
 }

@@ -6,6 +6,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 
 import { localKeyName, localKeyNameHeader } from '../shared/audit/caller.js';
+import { type Chaos, chaosResultStore, parseChaos } from '../shared/chaos/chaos.js';
 import { buildServices, type Services, useServices } from '../shared/composition.js';
 import { configDocumentSchema } from '../shared/config/document.js';
 import { loadSettings } from '../shared/config/settings.js';
@@ -13,7 +14,9 @@ import { ensureError } from '../shared/errors.js';
 import { createMailBackendFactory } from '../shared/mail/factory.js';
 import { InMemoryQueue } from '../shared/queue/inMemoryQueue.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
+import { limits } from '../shared/verdicts/schema.js';
 import { startAzurite } from './azurite.js';
+import { readBodyWithin, requestUrl } from './functionsHost.js';
 import { loadRegistrations, type RegisteredFunction, routeMatcher } from './functionsHost.js';
 import type { FakeEwsServer } from './onprem/server.js';
 import type { Platforms } from './platforms/index.js';
@@ -61,6 +64,12 @@ export interface LocalRuntimeOptions {
   tapClearedAfterMs?: number | undefined;
   /** Registrations to serve; default: those of the compiled modules in dist/functions next to this file. */
   functions?: RegisteredFunction[];
+  /** Fault injection; default: what CLAWBACK_CHAOS / CLAWBACK_CHAOS_SEED ask for (SPEC §6). */
+  chaos?: Chaos | undefined;
+  /** The queue's message lock; default 60 s, 5 s under chaos so crashed deliveries come back soon. */
+  lockDurationMs?: number;
+  /** How long a remediation leases its row; default 5 minutes, 10 s under chaos. */
+  leaseMs?: number;
   log: (line: string) => void;
 }
 
@@ -123,6 +132,15 @@ export async function startLocalRuntime(
   const log = options.log;
   const stops: (() => Promise<void>)[] = [];
   try {
+    const chaos =
+      'chaos' in options
+        ? options.chaos
+        : parseChaos(process.env.CLAWBACK_CHAOS, process.env.CLAWBACK_CHAOS_SEED);
+    log(
+      chaos
+        ? `chaos       active faults: ${chaos.describe()}; see docs/chaos.md`
+        : 'chaos       off (set CLAWBACK_CHAOS to inject faults; see docs/chaos.md)',
+    );
     const azurite = await startAzurite({
       port: options.tablePort,
       ...(options.persistTables ? { dataDir: path.join(options.dataDir, 'azurite') } : {}),
@@ -154,7 +172,11 @@ export async function startLocalRuntime(
       CLAWBACK_TABLES_CONNECTION: azurite.connectionString,
     };
     const settings = loadSettings(env);
-    const queue = new InMemoryQueue({ log: (line) => log(`queue       ${line}`) });
+    const queue = new InMemoryQueue({
+      log: (line) => log(`queue       ${line}`),
+      lockDurationMs: options.lockDurationMs ?? (chaos ? 5000 : 60_000),
+      chaos,
+    });
     stops.push(() => queue.close());
     // The sandbox profile's certificate is a file reference, read by the same secret and certificate code as Key Vault's.
     const secrets = new LocalSecretSource({ runtime: 'local', baseDir: options.dataDir });
@@ -173,6 +195,11 @@ export async function startLocalRuntime(
         log: (line) => log(`mail        ${line}`),
       }),
     });
+    if (chaos) {
+      services.store = chaosResultStore(services.store, chaos);
+      services.chaos = chaos;
+    }
+    services.leaseMs = options.leaseMs ?? (chaos ? 10_000 : undefined);
     useServices(services);
     stops.push(() => Promise.resolve(useServices(undefined)));
 
@@ -237,9 +264,10 @@ export async function startLocalRuntime(
       });
     });
     async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-      const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const url = requestUrl(req, res);
+      if (!url) return;
+      const bytes = await readBodyWithin(req, res, limits.maxBodyBytes);
+      if (!bytes) return;
       const sandboxView = /^\/sandbox\/(onprem\/)?mailboxes\/([^/]+)$/.exec(url.pathname);
       if (estate && sandboxView?.[2] && req.method === 'GET') {
         const { onprem, tenant } = estate;
@@ -291,7 +319,7 @@ export async function startLocalRuntime(
         url: url.toString(),
         headers,
         params: route.params,
-        body: { bytes: Buffer.concat(chunks) },
+        body: { bytes },
       });
       const response = (await route.fn.handler(
         request,

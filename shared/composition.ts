@@ -3,6 +3,7 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 
 import { auditingFactory } from './audit/auditingBackend.js';
 import { TableAuditLog } from './audit/tableAuditLog.js';
+import type { Chaos } from './chaos/chaos.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
 import { TableConfigStore } from './config/tableConfigStore.js';
@@ -37,6 +38,10 @@ export interface Services {
   /** The `Audit` trail; optional so services assembled by hand (tests) may go without. */
   audit?: AuditLog;
   retention?: RetentionStore;
+  /** Fault injection, set only by the local runtime when CLAWBACK_CHAOS asks for it. */
+  chaos?: Chaos | undefined;
+  /** How long a remediation holds its row's lease (default 5 minutes); the local runtime shortens it. */
+  leaseMs?: number | undefined;
 }
 
 let current: Services | undefined;

@@ -124,11 +124,16 @@ export abstract class EwsOperations extends EwsMailboxStore {
           item.purged = true;
           item.folderId = this.folderIdOf(item.mailbox, 'recoverableitemspurges');
         } else {
+          const archived = mode === 'SoftDelete' && this.inArchive(item.folderId);
           this.relocate(
             item,
             this.folderIdOf(
               item.mailbox,
-              mode === 'SoftDelete' ? 'recoverableitemsdeletions' : 'deleteditems',
+              archived
+                ? 'archiverecoverableitemsdeletions'
+                : mode === 'SoftDelete'
+                  ? 'recoverableitemsdeletions'
+                  : 'deleteditems',
             ),
           );
         }

@@ -38,6 +38,11 @@ export abstract class EwsMailboxStore {
         { id: 'archivemsgfolderroot', name: 'Top of Information Store', parent: 'archiveroot' },
       );
       defs.push({ id: 'archiveinbox', name: 'Inbox', parent: 'archivemsgfolderroot' });
+      // The archive has its own dumpster: a copy soft-deleted in the archive goes there, not to the primary's.
+      defs.push(
+        { id: 'archiverecoverableitemsroot', name: 'Recoverable Items', parent: 'archiveroot' },
+        { id: 'archiverecoverableitemsdeletions', name: 'Deletions', parent: 'archiverecoverableitemsroot' },
+      );
     }
     for (const def of defs) {
       const id = this.newId('FOLDER');
@@ -258,6 +263,13 @@ export abstract class EwsMailboxStore {
   }
 
   /** Moves an item; like Exchange, the moved item gets a new id. */
+  /** Whether a folder lies under the In-Place Archive's root. */
+  protected inArchive(folderId: string): boolean {
+    for (let folder = this.folders.get(folderId); folder; folder = this.folders.get(folder.parentId ?? ''))
+      if (folder.distinguished === 'archiveroot') return true;
+    return false;
+  }
+
   protected relocate(item: FakeMessage, folderId: string): FakeMessage {
     const destination = this.folders.get(folderId);
     this.items.delete(item.id);

@@ -137,6 +137,8 @@ export interface SandboxForward {
   internetMessageId: string;
   to: string[];
   comment?: string;
+  /** The internetMessageId the forward went out with (createForward + send). */
+  sentInternetMessageId?: string;
 }
 
 export interface FaultStatusResponse {

@@ -1,10 +1,11 @@
 import { queues } from '../bindings.js';
-import type { ConfigDocument, Profile } from '../config/document.js';
+import type { ConfigDocument } from '../config/document.js';
 import { normalizeDomain } from '../config/document.js';
 import { toClawbackError } from '../errors.js';
-import type { CallOptions, MailBackend, MailItem } from '../ports/mail.js';
+import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
 import type { RemediationRecord, RemediationRows } from '../ports/results.js';
+import type { RemovedCopy } from '../remediation/remediate.js';
 import { remediationRowKey } from '../verdicts/ids.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 import type { ActionName } from '../verdicts/schema.js';
@@ -31,13 +32,6 @@ export interface FollowForwardsDeps {
   log?: (line: string) => void;
 }
 
-export interface RemediatedCopyInfo {
-  message: RemediationMessage;
-  profile: Profile;
-  backend: MailBackend;
-  items: MailItem[];
-}
-
 /** `<recipient> <message id>`: what a derived row's `DerivedFrom` says. */
 export function derivedFrom(recipient: string, internetMessageId: string): string {
   return `${recipient} ${internetMessageId}`;
@@ -54,10 +48,11 @@ function isInternal(config: ConfigDocument, address: string): boolean {
  * recipient forwarded or replied with (found in Sent Items by the backend) are remediated in every
  * internal recipient's mailbox with the same action, on rows of the same verdict that say in
  * `DerivedFrom` where they came from. The rows exist before this copy's row turns terminal, so the
- * completion check (two all-terminal passes with the same row count) cannot complete ahead of them. Returns how many new rows were added.
+ * completion check (two all-terminal passes with the same row count) cannot complete ahead of them.
+ * Returns how many new rows were added.
  */
 export async function followForwards(
-  copy: RemediatedCopyInfo,
+  copy: RemovedCopy,
   deps: FollowForwardsDeps,
   options?: CallOptions,
 ): Promise<number> {
@@ -71,15 +66,11 @@ export async function followForwards(
     !backend.findDerivedMessages
   )
     return 0;
-  const delivered = copy.items
-    .map((i) => i.deliveredAt)
-    .filter((d): d is string => d !== undefined)
-    .sort()[0];
   const found = await backend.findDerivedMessages(
     message.recipient,
     {
       internetMessageId: message.internetMessageId,
-      deliveredAt: delivered,
+      deliveredAt: copy.deliveredAt,
       sha256: /^[0-9a-f]{64}$/.test(message.threatKey) ? message.threatKey : undefined,
       limit: derivedLimits.messages,
     },
@@ -137,7 +128,7 @@ export async function followForwards(
  */
 export function followForwardsHook(
   deps: FollowForwardsDeps,
-): (copy: RemediatedCopyInfo, options?: CallOptions) => Promise<number> {
+): (copy: RemovedCopy, options?: CallOptions) => Promise<number> {
   return (copy, options) =>
     followForwards(copy, deps, options).catch((error: unknown) => {
       deps.log?.(

@@ -148,6 +148,8 @@ const settingsSchema = z
       .min(configLimits.retentionDays.min)
       .max(configLimits.retentionDays.max)
       .default(90),
+    /** Every verdict must be signed by a source declared in `sources` (SPEC §2). */
+    requireSignature: z.boolean().default(false),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 
 import type { Profile } from '../config/document.js';
-import { resolveGraphEndpoints } from '../mail/graph/credentials.js';
+import { resolveGraphEndpoints } from '../mail/graph/endpoints.js';
 
 /**
  * Opens and closes a TCP connection to the server a URL names. Some client libraries lose the socket

@@ -35,11 +35,27 @@ export interface FindResult {
 
 export interface ActionOutcome {
   status: 'succeeded' | 'alreadyRemediated';
+  /** A restore that put back only some copies: which ones stayed where they were, and why. */
+  notRestored?: string | undefined;
   /** The folder the copy was in before the action, recorded for `restore`. */
   originalFolder?: string | undefined;
   /** Where the copy now is (quarantine folder, central mailbox folder), recorded for `restore`. */
   quarantineLocation?: string | undefined;
   detail?: string | undefined;
+}
+
+/**
+ * Names one row's effect in the mailbox (the forward it sends, the copy it imports), so that a later
+ * attempt finds what an earlier one did instead of doing it again. `recovering` is set when an earlier
+ * attempt recorded its intent: only then is the search worth its round trip.
+ */
+export interface EffectMarker {
+  key: string;
+  recovering: boolean;
+}
+
+export interface ActionOptions extends CallOptions {
+  effect?: EffectMarker;
 }
 
 /** What a successful connection test reached: the mailbox's root folder (Top of Information Store). */
@@ -59,7 +75,7 @@ export interface MailBackend {
     mailbox: string,
     item: MailItem,
     action: ActionName,
-    options?: CallOptions,
+    options?: ActionOptions,
   ): Promise<ActionOutcome>;
   /**
    * Applies `action` to several copies in one mailbox as fast as the backend's per-mailbox limit allows
@@ -71,7 +87,7 @@ export interface MailBackend {
     mailbox: string,
     items: MailItem[],
     action: ActionName,
-    options?: CallOptions,
+    options?: ActionOptions,
   ): Promise<ActionOutcome[]>;
   /**
    * Acquires the credential, opens the mailbox and reads its root folder, failing with the same

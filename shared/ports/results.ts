@@ -96,6 +96,14 @@ export interface RemediationRecord {
   derivedFrom?: string | undefined;
   updatedAt: string;
   completedAt?: string | undefined;
+  /** The delivery that holds the row (its invocation id) and until when; no mailbox call without it. */
+  leaseOwner?: string | undefined;
+  leaseExpiresAt?: string | undefined;
+  /**
+   * What the lease holder was about to do (JSON, written before any non-idempotent effect): a later
+   * owner reads it to find the effect instead of repeating it.
+   */
+  intent?: string | undefined;
 }
 
 /** What the completion check reads of each row. */
@@ -149,6 +157,11 @@ export class ConcurrencyConflictError extends Error {
 export interface Verdicts {
   /** Inserts the row unless it exists; returns false when it already existed. */
   createVerdict(record: VerdictRecord, options?: CallOptions): Promise<boolean>;
+  /**
+   * `createVerdict` for many rows at once, results in the same order. Optional: ingest writes row by
+   * row where a store cannot batch.
+   */
+  createVerdicts?(records: VerdictRecord[], options?: CallOptions): Promise<boolean[]>;
   getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined>;
   /** The row with its ETag, for a conditional `updateVerdict`. */
   readVerdict(verdictId: string, options?: CallOptions): Promise<Versioned<VerdictRecord> | undefined>;
@@ -247,6 +260,14 @@ export interface EventClaims {
   ): Promise<{ verdictId: string; created: boolean }>;
   /** Undoes a claim whose verdict could not be enqueued. */
   releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void>;
+  /**
+   * `claimEvent` for distinct events at once, results in the same order. Optional: ingest claims one
+   * by one where a store cannot batch.
+   */
+  claimEvents?(
+    claims: { source: string; eventId: string; verdictId: string }[],
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }[]>;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { GraphProfile, PullConfig } from '../config/document.js';
 import { ClawbackError } from '../errors.js';
-import { getGraphTokenProvider, resolveGraphEndpoints } from '../mail/graph/credentials.js';
+import { resolveGraphEndpoints } from '../mail/graph/endpoints.js';
 import { loadCertificate } from '../secrets/certificate.js';
 import { field, list, text } from '../sources/fields.js';
 import { getJson } from './http.js';
@@ -41,6 +41,8 @@ export const pullDefender: PullConnector<DefenderPull> = async (context) => {
       `Source ${context.source} names Graph profile "${context.pull.profile}", which the configuration does not define.`,
     );
   const secret = await context.secrets.getSecret(profile.certificate, { abortSignal: context.abortSignal });
+  // Loaded on first use, so importing the timer's module loads no identity SDK (cold start).
+  const { getGraphTokenProvider } = await import('../mail/graph/credentials.js');
   const tokens = getGraphTokenProvider({
     profile,
     certificate: loadCertificate(secret, { label: `certificate of profile ${profile.name}` }),

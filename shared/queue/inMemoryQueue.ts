@@ -1,88 +1,29 @@
+import { isSimulatedCrash } from '../chaos/crash.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { OutgoingMessage, QueueSender } from '../ports/queue.js';
+import {
+  type DeadLetteredMessage,
+  type InMemoryQueueOptions,
+  type Lock,
+  type MessageHandler,
+  type ProcessOptions,
+  type Processor,
+  type QueueState,
+  type QueueStats,
+  roundTripJson,
+  snapshot,
+  type StoredMessage,
+} from './inMemoryMessages.js';
 
-/** What a handler receives: the fields a Service Bus trigger exposes as trigger metadata. */
-export interface ReceivedMessage {
-  body: unknown;
-  messageId: string;
-  sessionId?: string;
-  deliveryCount: number;
-  enqueuedTimeUtc: Date;
-  scheduledEnqueueTimeUtc?: Date;
-}
-
-export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
-
-export interface DeadLetteredMessage extends ReceivedMessage {
-  deadLetterReason: string;
-  deadLetterErrorDescription: string;
-}
-
-export interface InMemoryQueueOptions {
-  /** Deliveries before a message is dead-lettered (Service Bus `maxDeliveryCount`). Default 10. */
-  maxDeliveryCount?: number;
-  /** A handler still running after this loses its lock and the message is redelivered. Default 60000. */
-  lockDurationMs?: number;
-  /** A messageId seen within this window is dropped on send. Default 10 minutes. */
-  duplicateDetectionWindowMs?: number;
-  log?: (line: string) => void;
-  now?: () => number;
-}
-
-export interface ProcessOptions {
-  sessions: boolean;
-  /** Handlers running at once; on a session queue also the number of sessions served at once. Default 16. */
-  maxConcurrentCalls?: number;
-}
-
-export interface QueueStats {
-  active: number;
-  scheduled: number;
-  inFlight: number;
-  deadLettered: number;
-  completed: number;
-}
-
-interface StoredMessage {
-  body: unknown;
-  messageId: string;
-  sessionId: string | undefined;
-  deliveryCount: number;
-  enqueuedTimeUtc: Date;
-  scheduledEnqueueTimeUtc: Date | undefined;
-  /** Position in the queue; kept across abandon so a redelivered message keeps its place in its session. */
-  order: number;
-}
-
-interface Lock {
-  message: StoredMessage;
-  timer: NodeJS.Timeout;
-  lost: boolean;
-}
-
-interface Processor {
-  handler: MessageHandler;
-  maxConcurrentCalls: number;
-  running: number;
-  stopping: boolean;
-}
-
-interface QueueState {
-  name: string;
-  sessions: boolean | undefined;
-  active: StoredMessage[];
-  scheduled: Map<StoredMessage, NodeJS.Timeout>;
-  inFlight: Set<Lock>;
-  lockedSessions: Set<string>;
-  deadLettered: DeadLetteredMessage[];
-  completed: number;
-  /** messageId -> time it was accepted, oldest first (insertion order), for duplicate detection. */
-  seen: Map<string, number>;
-  processor: Processor | undefined;
-  /** Resolved when no message of this queue is locked any more (a stopping processor waits on them). */
-  drainWaiters: (() => void)[];
-}
+export type {
+  DeadLetteredMessage,
+  InMemoryQueueOptions,
+  MessageHandler,
+  ProcessOptions,
+  QueueStats,
+  ReceivedMessage,
+} from './inMemoryMessages.js';
 
 /**
  * A queue with the Service Bus semantics the functions rely on — peek-lock, delivery count,
@@ -96,6 +37,7 @@ export class InMemoryQueue implements QueueSender {
   private readonly duplicateWindowMs: number;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  private readonly chaos: InMemoryQueueOptions['chaos'];
   private readonly queues = new Map<string, QueueState>();
   private readonly idleWaiters: (() => void)[] = [];
   private nextOrder = 0;
@@ -108,6 +50,7 @@ export class InMemoryQueue implements QueueSender {
     this.duplicateWindowMs = options.duplicateDetectionWindowMs ?? 10 * 60_000;
     this.log = options.log ?? (() => undefined);
     this.now = options.now ?? Date.now;
+    this.chaos = options.chaos;
   }
 
   /** Marks a queue as session-enabled (or not) before anything is sent to it, as the entity definition does. */
@@ -205,24 +148,8 @@ export class InMemoryQueue implements QueueSender {
   }
 
   private accept(queueName: string, messages: OutgoingMessage[], options: CallOptions): void {
-    if (options.abortSignal?.aborted) {
-      throw new ClawbackError(
-        'ConnectionError',
-        'Service Bus did not accept the message: the operation was aborted.',
-        {
-          retryable: true,
-        },
-      );
-    }
-    if (this.closed) {
-      throw new ClawbackError(
-        'ConnectionError',
-        'Service Bus did not accept the message: the queue is closed.',
-        {
-          retryable: true,
-        },
-      );
-    }
+    if (options.abortSignal?.aborted) throw notAccepted('the operation was aborted');
+    if (this.closed) throw notAccepted('the queue is closed');
     if (this.refusal) throw this.refusal;
     const queue = this.queue(queueName);
     if (queue.sessions === true) {
@@ -278,6 +205,7 @@ export class InMemoryQueue implements QueueSender {
         active: [],
         scheduled: new Map(),
         inFlight: new Set(),
+        duplicates: 0,
         lockedSessions: new Set(),
         deadLettered: [],
         completed: 0,
@@ -353,6 +281,29 @@ export class InMemoryQueue implements QueueSender {
         () => this.settle(queue, processor, lock, undefined),
         (error: unknown) => this.settle(queue, processor, lock, ensureError(error)),
       );
+    if (this.chaos?.roll('redeliver')) {
+      this.log(`queue ${queue.name}: chaos: message ${message.messageId} delivered twice at once`);
+      // The duplicate holds no lock: whatever it does, the queue only settles the first delivery.
+      queue.duplicates += 1;
+      Promise.resolve()
+        .then(() => processor.handler(snapshot(message)))
+        .catch((error: unknown) =>
+          this.log(
+            `queue ${queue.name}: duplicate delivery of ${message.messageId} failed: ${ensureError(error).message}`,
+          ),
+        )
+        .finally(() => {
+          queue.duplicates -= 1;
+          this.pump(queue);
+        });
+    }
+    if (this.chaos?.roll('lockLost'))
+      setImmediate(() => {
+        if (!queue.inFlight.has(lock)) return;
+        this.log(`queue ${queue.name}: chaos: lost the lock on message ${message.messageId}`);
+        clearTimeout(lock.timer);
+        this.expireLock(queue, lock);
+      });
   }
 
   private settle(queue: QueueState, processor: Processor, lock: Lock, error: Error | undefined): void {
@@ -362,6 +313,11 @@ export class InMemoryQueue implements QueueSender {
       this.log(
         `queue ${queue.name}: message ${message.messageId} finished after its lock expired; ` +
           `the outcome (${error ? 'failed' : 'succeeded'}) is discarded`,
+      );
+    } else if (error && isSimulatedCrash(error)) {
+      // A dead worker settles nothing: the message stays locked and comes back when the lock expires.
+      this.log(
+        `queue ${queue.name}: the handler of message ${message.messageId} crashed (${error.message}); it returns when its lock expires`,
       );
     } else {
       clearTimeout(lock.timer);
@@ -427,28 +383,15 @@ export class InMemoryQueue implements QueueSender {
         (q) =>
           q.processor !== undefined &&
           !q.processor.stopping &&
-          (q.active.length > 0 || q.scheduled.size > 0 || q.inFlight.size > 0),
+          (q.active.length > 0 || q.scheduled.size > 0 || q.inFlight.size > 0 || q.duplicates > 0),
       );
     if (busy) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
 
-function snapshot(message: StoredMessage): ReceivedMessage {
-  const received: ReceivedMessage = {
-    body: roundTripJson(message.body),
-    messageId: message.messageId,
-    deliveryCount: message.deliveryCount,
-    enqueuedTimeUtc: new Date(message.enqueuedTimeUtc),
-  };
-  if (message.sessionId !== undefined) received.sessionId = message.sessionId;
-  if (message.scheduledEnqueueTimeUtc)
-    received.scheduledEnqueueTimeUtc = new Date(message.scheduledEnqueueTimeUtc);
-  return received;
-}
-
-/** What survives the wire: Service Bus carries the body as JSON bytes. */
-function roundTripJson(body: unknown): unknown {
-  const text = JSON.stringify(body);
-  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+function notAccepted(why: string): ClawbackError {
+  return new ClawbackError('ConnectionError', `Service Bus did not accept the message: ${why}.`, {
+    retryable: true,
+  });
 }

@@ -117,7 +117,8 @@ export function remediationColumns(r: RemediationPatch): Record<string, unknown>
     InternetMessageId: r.internetMessageId,
     Action: r.action,
     Status: r.status,
-    Reason: r.reason,
+    // Merge cannot remove a column: an explicitly cleared reason is written empty (a succeeded row has none).
+    Reason: 'reason' in r ? (r.reason ?? '') : undefined,
     Detail: r.detail,
     Profile: r.profile,
     Backend: r.backend,
@@ -132,6 +133,9 @@ export function remediationColumns(r: RemediationPatch): Record<string, unknown>
     DerivedFrom: r.derivedFrom,
     UpdatedAt: dateTime(r.updatedAt),
     CompletedAt: dateTime(r.completedAt),
+    LeaseOwner: r.leaseOwner,
+    LeaseExpiresAt: dateTime(r.leaseExpiresAt),
+    Intent: r.intent,
   });
 }
 
@@ -143,7 +147,7 @@ export function fromRemediationEntity(e: Record<string, unknown>): RemediationRe
     internetMessageId: text(e.InternetMessageId) ?? '',
     action: (text(e.Action) ?? 'none') as RemediationRecord['action'],
     status: (text(e.Status) ?? 'pending') as RemediationRecord['status'],
-    reason: text(e.Reason) as RemediationRecord['reason'],
+    reason: (text(e.Reason) || undefined) as RemediationRecord['reason'],
     detail: text(e.Detail),
     profile: text(e.Profile),
     backend: text(e.Backend) as RemediationRecord['backend'],
@@ -158,6 +162,9 @@ export function fromRemediationEntity(e: Record<string, unknown>): RemediationRe
     derivedFrom: text(e.DerivedFrom),
     updatedAt: time(e.UpdatedAt) ?? '',
     completedAt: time(e.CompletedAt),
+    leaseOwner: text(e.LeaseOwner),
+    leaseExpiresAt: time(e.LeaseExpiresAt),
+    intent: text(e.Intent),
   };
 }
 

@@ -4,6 +4,7 @@ import type { CallOptions } from '../ports/mail.js';
 import type { EventClaims } from '../ports/results.js';
 import { sanitizeKey, shortHash } from '../verdicts/ids.js';
 import { text } from './columns.js';
+import { claimEventsInTransactions } from './tableBatches.js';
 import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** `VerdictEvents`: PartitionKey the source, RowKey a hash of the event id; the owning verdict id. */
@@ -35,6 +36,14 @@ export class TableEventClaims implements EventClaims {
         },
       );
     return { verdictId: owner, created: false };
+  }
+
+  /** `claimEvent` for many events: one entity-group transaction per source (see tableBatches.ts). */
+  async claimEvents(
+    claims: { source: string; eventId: string; verdictId: string }[],
+    options?: CallOptions,
+  ): Promise<{ verdictId: string; created: boolean }[]> {
+    return claimEventsInTransactions(await this.tables.get(tables.verdictEvents), claims, this, options);
   }
 
   async releaseEvent(source: string, eventId: string, options?: CallOptions): Promise<void> {

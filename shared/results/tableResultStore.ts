@@ -29,6 +29,7 @@ export class TableResultStore implements ResultStore {
   }
 
   createVerdict: ResultStore['createVerdict'] = (...a) => this.verdicts.createVerdict(...a);
+  createVerdicts: NonNullable<ResultStore['createVerdicts']> = (...a) => this.verdicts.createVerdicts(...a);
   getVerdict: ResultStore['getVerdict'] = (...a) => this.verdicts.getVerdict(...a);
   readVerdict: ResultStore['readVerdict'] = (...a) => this.verdicts.readVerdict(...a);
   listVerdicts: ResultStore['listVerdicts'] = (...a) => this.verdicts.listVerdicts(...a);
@@ -54,4 +55,5 @@ export class TableResultStore implements ResultStore {
 
   claimEvent: ResultStore['claimEvent'] = (...a) => this.events.claimEvent(...a);
   releaseEvent: ResultStore['releaseEvent'] = (...a) => this.events.releaseEvent(...a);
+  claimEvents: NonNullable<ResultStore['claimEvents']> = (...a) => this.events.claimEvents(...a);
 }

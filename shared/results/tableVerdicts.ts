@@ -3,6 +3,7 @@ import type { CallOptions } from '../ports/mail.js';
 import type { VerdictPatch, VerdictRecord, Verdicts, Versioned } from '../ports/results.js';
 import { sanitizeKey, verdictIdRange } from '../verdicts/ids.js';
 import { fromVerdictEntity, verdictColumns, verdictPartition } from './columns.js';
+import { createInTransactions } from './tableBatches.js';
 import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** The `Verdicts` table: PartitionKey `verdict`, RowKey the verdict id (newest first). */
@@ -22,6 +23,15 @@ export class TableVerdicts implements Verdicts {
       if (statusCode(error) === 409) return false;
       throw storageFailure('writing the verdict', error);
     }
+  }
+
+  /** `createVerdict` for many rows: transactions of up to 100 (see tableBatches.ts). */
+  async createVerdicts(records: VerdictRecord[], options?: CallOptions): Promise<boolean[]> {
+    return createInTransactions(
+      await this.tables.get(tables.verdicts),
+      records.map((r) => ({ entity: this.entity(r), createOne: () => this.createVerdict(r, options) })),
+      options,
+    );
   }
 
   async getVerdict(verdictId: string, options?: CallOptions): Promise<VerdictRecord | undefined> {

@@ -2,7 +2,7 @@ import { queues } from '../bindings.js';
 import { ValidationError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import type { QueueSender } from '../ports/queue.js';
-import type { ResultStore } from '../ports/results.js';
+import type { ResultStore, VerdictRecord } from '../ports/results.js';
 import {
   detectFormat,
   isSourceFormat,
@@ -78,12 +78,16 @@ export function parseAnyVerdictBody(
       `${normalised.details.length} problem(s) in the ${chosen} body.`,
       normalised.details,
     );
-  return {
-    changes: normalised.changes.map((c) => verdictChangeSchema.parse(c)),
-    isArray: true,
-    format: chosen,
-    notes: normalised.notes,
-  };
+  const changes: VerdictChange[] = [];
+  const details: { path: string; message: string }[] = [];
+  normalised.changes.forEach((c, index) => {
+    const parsed = verdictChangeSchema.safeParse(c);
+    if (parsed.success) changes.push(parsed.data);
+    else details.push(...issuesOf(parsed.error, [index]));
+  });
+  if (details.length > 0)
+    throw new ValidationError(`${details.length} problem(s) in the ${chosen} body.`, details);
+  return { changes, isArray: true, format: chosen, notes: normalised.notes };
 }
 
 export interface AcceptedVerdict {
@@ -98,52 +102,89 @@ export interface IngestDeps {
   now?: () => Date;
 }
 
+type Claim = { verdictId: string; created: boolean };
+
+function claimAll(
+  changes: VerdictChange[],
+  verdictId: () => string,
+  deps: IngestDeps,
+  options?: CallOptions,
+) {
+  const claims = changes.map((c) => ({ source: c.source, eventId: c.eventId, verdictId: verdictId() }));
+  if (deps.store.claimEvents) return deps.store.claimEvents(claims, options);
+  return Promise.all(claims.map((c) => deps.store.claimEvent(c.source, c.eventId, c.verdictId, options)));
+}
+
+async function recordAll(records: VerdictRecord[], deps: IngestDeps, options?: CallOptions): Promise<void> {
+  if (records.length === 0) return;
+  if (deps.store.createVerdicts) await deps.store.createVerdicts(records, options);
+  else await Promise.all(records.map((r) => deps.store.createVerdict(r, options)));
+}
+
 /**
- * Accepts verdict changes: each `(source, eventId)` is claimed, then all are enqueued in one send.
- * Only after the queue took them are they recorded as accepted; if the queue refuses, the claims
- * are released and the error propagates, so nothing is recorded and a retry starts afresh.
+ * Accepts verdict changes: each `(source, eventId)` is claimed, the new ones are enqueued in one send,
+ * and only then recorded as accepted. A repeat whose verdict is recorded starts nothing, however late it
+ * comes; a repeat whose verdict is not (its first request died between claim and record, or is still
+ * running) is sent again under the same message id, which Service Bus drops if the first send landed.
+ * If the queue refuses, the new claims are released and the error propagates: nothing is recorded.
  */
 export async function acceptVerdicts(
   changes: VerdictChange[],
   deps: IngestDeps,
   options?: CallOptions,
 ): Promise<AcceptedVerdict[]> {
-  const now = deps.now ?? (() => new Date());
-  const acceptedAt = now();
-  const claims: (AcceptedVerdict & { message: VerdictMessage })[] = [];
-  for (const change of changes) {
-    const claim = await deps.store.claimEvent(
-      change.source,
-      change.eventId,
-      newVerdictId(acceptedAt),
-      options,
-    );
-    claims.push({
-      ...claim,
-      message: { verdictId: claim.verdictId, acceptedAt: acceptedAt.toISOString(), change },
-    });
-  }
+  const acceptedAt = (deps.now ?? (() => new Date()))();
+  // The same event twice in one call (an array, or two requests batched together) is claimed once.
+  const first = new Map<string, number>();
+  const owner = changes.map((c, i) => {
+    const key = `${c.source}\n${c.eventId}`;
+    const seen = first.get(key);
+    if (seen !== undefined) return seen;
+    first.set(key, i);
+    return i;
+  });
+  const unique = [...first.values()];
+  const claimed = await claimAll(
+    unique.map((i) => changes[i]!),
+    () => newVerdictId(acceptedAt),
+    deps,
+    options,
+  );
+  const claims = new Map<number, Claim>(unique.map((i, n) => [i, claimed[n]!]));
+  const unrecorded = await Promise.all(
+    unique.map(async (i) => {
+      const claim = claims.get(i)!;
+      return claim.created || !(await deps.store.getVerdict(claim.verdictId, options));
+    }),
+  );
+  const toSend = unique.filter((_, n) => unrecorded[n]);
+  const messages: VerdictMessage[] = toSend.map((i) => ({
+    verdictId: claims.get(i)!.verdictId,
+    acceptedAt: acceptedAt.toISOString(),
+    change: changes[i]!,
+  }));
   try {
-    // Repeats are sent again with the same message id: if the first send never landed this one does,
-    // and if it did, Service Bus duplicate detection drops it.
-    await deps.queue.send(
-      queues.verdicts.name,
-      claims.map((c) => ({ body: c.message, messageId: c.verdictId })),
-      options,
-    );
+    if (messages.length > 0)
+      await deps.queue.send(
+        queues.verdicts.name,
+        messages.map((m) => ({ body: m, messageId: m.verdictId })),
+        options,
+      );
   } catch (error) {
     await Promise.allSettled(
-      claims
-        .filter((c) => c.created)
-        .map((c) => deps.store.releaseEvent(c.message.change.source, c.message.change.eventId)),
+      unique
+        .filter((i) => claims.get(i)!.created)
+        .map((i) => deps.store.releaseEvent(changes[i]!.source, changes[i]!.eventId)),
     );
     throw error;
   }
-  for (const c of claims.filter((x) => x.created)) {
-    await deps.store.createVerdict(
-      acceptedVerdictRecord(c.verdictId, c.message.change, c.message.acceptedAt),
-      options,
-    );
-  }
-  return claims.map(({ verdictId, created }) => ({ verdictId, created }));
+  await recordAll(
+    messages.map((m) => acceptedVerdictRecord(m.verdictId, m.change, m.acceptedAt)),
+    deps,
+    options,
+  );
+  return changes.map((_, i) => {
+    const claim = claims.get(owner[i]!)!;
+    return { verdictId: claim.verdictId, created: claim.created && owner[i] === i };
+  });
 }

@@ -24,6 +24,8 @@ export const remediationMessageSchema = z.object({
   threatKey: z.string().min(1),
   /** 1 for the first try; a scheduled retry carries the next number. */
   attempt: z.number().int().min(1),
+  /** Deliveries of this attempt that ended in an exception and were rescheduled with backoff. */
+  failures: z.number().int().min(0).optional(),
   sender: z.string().optional(),
   subject: z.string().optional(),
   receivedAt: z.string().optional(),

@@ -33,19 +33,63 @@ const emailPattern = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+$/;
 const messageIdPattern = /^<[^\s<>]+@[^\s<>]+>$/;
 const isoDateTime = z.string().datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
 
-export const emailAddress = z
-  .string()
-  .trim()
-  .min(3)
-  .max(320)
-  .regex(emailPattern, 'must be an e-mail address')
-  .transform((v) => v.toLowerCase());
+// C0, DEL and C1 controls, and UTF-16 halves without their other half (SPEC §2). Table Storage, OData
+// filters and XML all choke on them, so they are refused at the door rather than escaped everywhere.
+const controlOrLoneSurrogateSource =
+  '[\\u0000-\\u001f\\u007f-\\u009f]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+const controlOrLoneSurrogate = new RegExp(controlOrLoneSurrogateSource);
+const controlOrLoneSurrogates = new RegExp(controlOrLoneSurrogateSource, 'g');
 
-export const internetMessageIdSchema = z
-  .string()
-  .max(limits.maxMessageIdLength, `must be at most ${limits.maxMessageIdLength} characters`)
-  .refine((v) => !/[\r\n]/.test(v), 'must not contain CR or LF')
-  .refine((v) => messageIdPattern.test(v), 'must be an RFC 5322 message id like <id@host>');
+/** True when the text holds a control character (U+0000–U+001F, U+007F–U+009F) or a lone surrogate. */
+export function hasControlCharacters(value: string): boolean {
+  return controlOrLoneSurrogate.test(value);
+}
+
+/** Free text keeps its words: each control character or lone surrogate becomes a space. */
+export function replaceControlCharacters(value: string): string {
+  return value.replace(controlOrLoneSurrogates, ' ');
+}
+
+const controlMessage =
+  'must not contain control characters (U+0000–U+001F, U+007F–U+009F) or lone surrogates';
+
+/**
+ * A string that names something (identifier, address, name): refused when it holds a control character,
+ * checked before any trimming so `"a@b.example\n"` is refused, not silently repaired.
+ */
+export function identifierText<T extends z.ZodTypeAny>(inner: T) {
+  return z
+    .string()
+    .refine((v) => !hasControlCharacters(v), controlMessage)
+    .pipe(inner);
+}
+
+export const emailAddress = identifierText(
+  z
+    .string()
+    .trim()
+    .min(3)
+    .max(320)
+    .regex(emailPattern, 'must be an e-mail address')
+    .transform((v) => v.toLowerCase()),
+);
+
+export const internetMessageIdSchema = identifierText(
+  z
+    .string()
+    .max(limits.maxMessageIdLength, `must be at most ${limits.maxMessageIdLength} characters`)
+    .refine((v) => messageIdPattern.test(v), 'must be an RFC 5322 message id like <id@host>'),
+);
+
+/** `source` names are compared trimmed and lower-cased everywhere, the signing-secret lookup included. */
+export const sourceName = identifierText(
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .transform((v) => v.toLowerCase()),
+);
 
 export const threatSchema = z
   .object({
@@ -54,9 +98,9 @@ export const threatSchema = z
       .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hexadecimal characters')
       .transform((v) => v.toLowerCase())
       .optional(),
-    url: z.string().url('must be an absolute URL').max(8192).optional(),
-    filename: z.string().min(1).max(1024).optional(),
-    name: z.string().min(1).max(256).optional(),
+    url: identifierText(z.string().url('must be an absolute URL').max(8192)).optional(),
+    filename: identifierText(z.string().min(1).max(1024)).optional(),
+    name: identifierText(z.string().min(1).max(256)).optional(),
   })
   .strict()
   .refine((t) => t.sha256 !== undefined || t.url !== undefined, {
@@ -72,15 +116,15 @@ export const deliveredMessageSchema = z
       .min(1, 'must list at least one recipient')
       .max(limits.maxRecipientsPerMessage, `must list at most ${limits.maxRecipientsPerMessage} recipients`),
     sender: emailAddress.optional(),
-    subject: z.string().max(2048).optional(),
+    subject: z.string().max(2048).transform(replaceControlCharacters).optional(),
     receivedAt: isoDateTime.optional(),
   })
   .strict();
 
 export const verdictChangeSchema = z
   .object({
-    eventId: z.string().min(1).max(200),
-    source: z.string().min(1).max(64),
+    eventId: identifierText(z.string().min(1).max(200)),
+    source: sourceName,
     verdict: z.enum(verdictValues),
     previousVerdict: z.enum(verdictValues).optional(),
     observedAt: isoDateTime.optional(),

@@ -69,3 +69,34 @@ export function checkSources(
   }
   return { ok: true };
 }
+
+/** What the configuration says about who may post (the parts of the document that matter here). */
+export interface SigningPolicy<Ref> {
+  sources: { name: string; signingSecret?: Ref | undefined }[];
+  requireSignature: boolean;
+}
+
+export type SignersFor<Ref> =
+  { ok: true; signers: { name: string; secretRef: Ref }[] } | { ok: false; message: string };
+
+/**
+ * Which sources of a body must have signed it (SPEC §2). Names are compared trimmed and lower-cased on
+ * both sides, so renaming a source (`Proofpoint-TAP `) cannot step around its secret. With
+ * `requireSignature` every source must be declared and have a secret.
+ */
+export function signersFor<Ref>(sourceNames: string[], policy: SigningPolicy<Ref>): SignersFor<Ref> {
+  const declared = new Map(policy.sources.map((s) => [s.name.trim().toLowerCase(), s.signingSecret]));
+  const signers: { name: string; secretRef: Ref }[] = [];
+  for (const name of new Set(sourceNames.map((n) => n.trim().toLowerCase()))) {
+    const secretRef = declared.get(name);
+    if (secretRef !== undefined) signers.push({ name, secretRef });
+    else if (policy.requireSignature)
+      return {
+        ok: false,
+        message: declared.has(name)
+          ? `Source "${name}" has no signing secret, and settings.requireSignature accepts only signed verdicts.`
+          : `Source "${name}" is not declared in sources, and settings.requireSignature accepts only declared, signed sources.`,
+      };
+  }
+  return { ok: true, signers };
+}

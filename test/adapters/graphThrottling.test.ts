@@ -230,7 +230,10 @@ describe('a remediation run under heavy Graph throttling', () => {
         .map((m) => quarantine.folders.find((f) => f.id === m.folderId)?.displayName)
         .filter((folder) => folder !== 'Deletions')
         .sort();
-      expect(filed).toEqual(centrallyQuarantined.map((r) => r.toLowerCase()).sort());
+      // One quarantine copy per original copy (SPEC §3: each copy can be restored).
+      expect(filed).toEqual(
+        centrallyQuarantined.flatMap((r) => copiesPerRecipient.map(() => r.toLowerCase())).sort(),
+      );
     }
 
     const requests = tenant.requests;

@@ -84,7 +84,9 @@ export function messageJson(
 ): Record<string, unknown> {
   return {
     // Graph returns the headers only when they are selected.
-    ...(select?.includes('internetMessageHeaders') ? { internetMessageHeaders: message.headers } : {}),
+    ...(select?.includes('internetMessageHeaders')
+      ? { internetMessageHeaders: [...message.headers, ...(message.internetMessageHeaders ?? [])] }
+      : {}),
     '@odata.etag': `W/"${Buffer.from(message.lastModifiedDateTime).toString('base64')}"`,
     id: immutableIds ? message.immutableId : message.id,
     createdDateTime: message.receivedDateTime,
@@ -246,6 +248,13 @@ export function messageItem(
       requirePermission(call, ['Mail.Send'], 'mail');
       forwardMessage(call, mailbox, message);
       return emptyResponse(202);
+    case 'POST createforward':
+      requirePermission(call, writePermissions, 'mail');
+      return asJson(createForward(call, mailbox, message), 201);
+    case 'POST send':
+      requirePermission(call, ['Mail.Send'], 'mail');
+      sendDraft(call, mailbox, message);
+      return emptyResponse(202);
     default:
       throw new GraphError(
         405,
@@ -295,7 +304,14 @@ function recipientAddresses(value: unknown): string[] | undefined {
   });
 }
 
-function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Message): void {
+interface ForwardParams {
+  to: string[];
+  comment?: string;
+  headers?: { name: string; value: string }[];
+}
+
+/** The parameters forward and createForward share, with Graph's rules on what may be combined. */
+function forwardParams(call: GraphCall, recipientsRequired: boolean): ForwardParams {
   const body = jsonBody(call);
   const draft =
     typeof body.message === 'object' && body.message !== null
@@ -310,20 +326,53 @@ function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Message): vo
   }
   const direct = recipientAddresses(body.toRecipients);
   const nested = recipientAddresses(draft?.toRecipients);
-  const to = direct ?? nested;
-  if ((direct !== undefined && nested !== undefined) || to === undefined || to.length === 0) {
+  const to = direct ?? nested ?? [];
+  if ((direct !== undefined && nested !== undefined) || (recipientsRequired && to.length === 0)) {
     throw new GraphError(
       400,
       'ErrorInvalidRecipients',
       'At least one recipient is required, but none were found.',
     );
   }
+  const headers = draft?.internetMessageHeaders;
+  if (headers !== undefined && !isHeaderList(headers))
+    throw new GraphError(
+      400,
+      'ErrorInvalidInternetMessageHeader',
+      'internetMessageHeaders must be name/value pairs.',
+    );
+  if (headers?.some((h) => !/^x-/i.test(h.name)))
+    throw new GraphError(
+      400,
+      'InvalidInternetMessageHeader',
+      'The internet message header name should start with x- or X-.',
+    );
+  return {
+    to,
+    ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
+    ...(headers === undefined ? {} : { headers }),
+  };
+}
+
+function isHeaderList(value: unknown): value is { name: string; value: string }[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (h: unknown) =>
+        typeof (h as { name?: unknown } | null)?.name === 'string' &&
+        typeof (h as { value?: unknown } | null)?.value === 'string',
+    )
+  );
+}
+
+function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Message): void {
+  const { to, comment } = forwardParams(call, true);
   call.state.forwards.push({
     mailbox: mailbox.address,
     messageId: message.id,
     internetMessageId: message.internetMessageId,
     to,
-    ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
+    ...(comment === undefined ? {} : { comment }),
   });
   const forwardedId = `<sandbox-${randomUUID()}@${mailbox.address.split('@')[1] ?? 'sandbox.test'}>`;
   // Exchange threads a forward on the original: its id goes into References and In-Reply-To.
@@ -341,6 +390,60 @@ function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Message): vo
   for (const address of to) {
     call.state.directory.user(address)?.addMessage({ ...copy, folder: 'inbox' }, { toRecipients: to });
   }
+}
+
+/** `createForward`: a draft in Drafts that forwards the message once it is sent. */
+function createForward(call: GraphCall, mailbox: Mailbox, message: Message): Message {
+  const { to, comment, headers } = forwardParams(call, false);
+  return mailbox.addMessage(
+    {
+      internetMessageId: `<sandbox-${randomUUID()}@${mailbox.address.split('@')[1] ?? 'sandbox.test'}>`,
+      subject: `FW: ${message.subject}`,
+      from: mailbox.address,
+      isRead: true,
+      folder: 'drafts',
+    },
+    {
+      isDraft: true,
+      toRecipients: to,
+      forwardOf: {
+        messageId: message.id,
+        internetMessageId: message.internetMessageId,
+        ...(comment === undefined ? {} : { comment }),
+      },
+      ...(headers === undefined ? {} : { internetMessageHeaders: headers }),
+    },
+  );
+}
+
+/**
+ * `send` on a draft: it leaves Drafts for Sent Items (a new id, so sending the old id again is a
+ * 404) and reaches its recipients with its own internetMessageId.
+ */
+function sendDraft(call: GraphCall, mailbox: Mailbox, draft: Message): void {
+  if (!draft.isDraft) throw new GraphError(400, 'ErrorInvalidRequest', 'Only a draft message can be sent.');
+  if (draft.toRecipients.length === 0)
+    throw new GraphError(
+      400,
+      'ErrorInvalidRecipients',
+      'At least one recipient is required, but none were found.',
+    );
+  if (draft.forwardOf)
+    call.state.forwards.push({
+      mailbox: mailbox.address,
+      messageId: draft.forwardOf.messageId,
+      internetMessageId: draft.forwardOf.internetMessageId,
+      to: [...draft.toRecipients],
+      ...(draft.forwardOf.comment === undefined ? {} : { comment: draft.forwardOf.comment }),
+      sentInternetMessageId: draft.internetMessageId,
+    });
+  draft.isDraft = false;
+  mailbox.moveMessage(draft, mailbox.wellKnownFolder('sentitems'));
+  const copy = { internetMessageId: draft.internetMessageId, subject: draft.subject, from: mailbox.address };
+  for (const address of draft.toRecipients)
+    call.state.directory
+      .user(address)
+      ?.addMessage({ ...copy, folder: 'inbox' }, { toRecipients: [...draft.toRecipients] });
 }
 
 /** `POST /users/{u}/messages`: JSON creates a draft; `text/plain` base64 MIME imports one (always a draft). */

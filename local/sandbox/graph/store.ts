@@ -35,8 +35,13 @@ export interface Message {
   categories: string[];
   flagStatus: string;
   mime?: string;
+  /** Threading headers of a seeded or forwarded message (References, In-Reply-To). */
   headers: { name: string; value: string }[];
   attachments: { name: string; contentBase64: string }[];
+  /** A draft made by createForward: what it forwards, sent on `send`. */
+  forwardOf?: { messageId: string; internetMessageId: string; comment?: string };
+  /** Custom `x-` headers given when the message was created (Graph takes them only then). */
+  internetMessageHeaders?: { name: string; value: string }[];
 }
 
 /** Looks like an Exchange EntryId-based Graph id: opaque, URL-safe, `=`-terminated. */

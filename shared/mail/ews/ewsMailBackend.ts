@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import {
   AffectedTaskOccurrence,
   BasePropertySet,
@@ -87,6 +89,12 @@ export type EwsMailBackend = MailBackend & {
   readonly kind: 'ews';
   /** Members (lower-case SMTP addresses) of a distribution list, nested lists expanded, cycle-safe. */
   expandDistributionList(address: string, options?: CallOptions): Promise<string[]>;
+  /** `dumpsters`: search Recoverable Items (the archive's too) whatever the profile says, as a restore must. */
+  findMessages(
+    mailbox: string,
+    criteria: FindCriteria,
+    options?: CallOptions & { dumpsters?: boolean | undefined },
+  ): Promise<FindResult>;
 };
 
 /** PR_INTERNET_MESSAGE_ID. */
@@ -99,6 +107,15 @@ const hiddenProperty = new ExtendedPropertyDefinition(0x10f4, MapiPropertyType.B
 const originalFolderProperty = new ExtendedPropertyDefinition(
   DefaultExtendedPropertySet.PublicStrings,
   'ClawbackOriginalFolderId',
+  MapiPropertyType.String,
+);
+/**
+ * Names the copy an import came from (a hash of its item id): one quarantine copy per original copy,
+ * one restored copy per quarantine copy, and a retry finds the import instead of making another.
+ */
+const importedFromProperty = new ExtendedPropertyDefinition(
+  DefaultExtendedPropertySet.PublicStrings,
+  'ClawbackImportedFrom',
   MapiPropertyType.String,
 );
 /** Set before a forward is sent, so a redelivered message never forwards twice. */
@@ -335,14 +352,22 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     return found;
   }
 
-  async function mailboxFolders(session: Session, options?: CallOptions): Promise<FolderTarget[]> {
+  /**
+   * The folders a search covers. A restore (`dumpsters`) always looks in Recoverable Items, the
+   * archive's included, since that is where a soft-deleted copy waits to be put back.
+   */
+  async function mailboxFolders(
+    session: Session,
+    options?: CallOptions,
+    dumpsters = profile.searchRecoverableItems,
+  ): Promise<FolderTarget[]> {
     const targets = await listFolders(
       session,
       wellKnownFolder(session, WellKnownFolderName.MsgFolderRoot),
       '',
       options,
     );
-    if (profile.searchRecoverableItems) {
+    if (dumpsters) {
       targets.push({
         id: wellKnownFolder(session, WellKnownFolderName.RecoverableItemsDeletions),
         name: 'Recoverable Items\\Deletions',
@@ -358,6 +383,11 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
             options,
           )),
         );
+        if (dumpsters)
+          targets.push({
+            id: wellKnownFolder(session, WellKnownFolderName.ArchiveRecoverableItemsDeletions),
+            name: 'Archive\\Recoverable Items\\Deletions',
+          });
       } catch (error) {
         // A mailbox without an In-Place Archive answers ErrorFolderNotFound: nothing more to search.
         if (!(isClawbackError(error) && responseCodeOf(error) === 'ErrorFolderNotFound')) throw error;
@@ -641,10 +671,10 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
   async function holdsCopy(
     session: Session,
     folderId: string,
-    internetMessageId: string,
+    sourceId: string,
     options?: CallOptions,
   ): Promise<boolean> {
-    const filter = new SearchFilter.IsEqualTo(internetMessageIdProperty, escapeXml(internetMessageId));
+    const filter = new SearchFilter.IsEqualTo(importedFromProperty, sourceKey(sourceId));
     const page = await call(
       session,
       { operation: 'FindItem' },
@@ -691,9 +721,18 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     const folder = await ensureFolderPath(quarantine, path, false, options);
     const location = `${quarantineMailbox}/${path.join('/')}`;
     // A copy left by an earlier attempt that failed before deleting the original is not imported twice.
-    if (!(await holdsCopy(quarantine, folder, item.internetMessageId, options))) {
+    if (!(await holdsCopy(quarantine, folder, item.id, options))) {
       const stampedMime = withHeader(mime, header, `${mailbox}; ${new Date().toISOString()}`);
-      await importMime(quarantine, folder, stampedMime, [[originalFolderProperty, originalFolder]], options);
+      await importMime(
+        quarantine,
+        folder,
+        stampedMime,
+        [
+          [originalFolderProperty, originalFolder],
+          [importedFromProperty, sourceKey(item.id)],
+        ],
+        options,
+      );
     }
     await deleteOp(session, DeleteMode.HardDelete, options)(new ItemId(escapeXml(item.id)));
     return { status: 'succeeded', originalFolder, quarantineLocation: location };
@@ -722,12 +761,13 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
       (await wellKnownId(session, WellKnownFolderName.Inbox, options));
     const restoredMime = withHeader(mime, header, `${mailbox}; ${new Date().toISOString()}`);
     try {
-      if (!(await holdsCopy(session, target, item.internetMessageId, options)))
-        await importMime(session, target, restoredMime, [], options);
+      if (!(await holdsCopy(session, target, id, options)))
+        await importMime(session, target, restoredMime, [[importedFromProperty, sourceKey(id)]], options);
     } catch (error) {
       if (!(isClawbackError(error) && folderGoneCodes.has(responseCodeOf(error) ?? ''))) throw error;
       target = await wellKnownId(session, WellKnownFolderName.Inbox, options);
-      await importMime(session, target, restoredMime, [], options);
+      if (!(await holdsCopy(session, target, id, options)))
+        await importMime(session, target, restoredMime, [[importedFromProperty, sourceKey(id)]], options);
     }
     await deleteOp(quarantine, DeleteMode.HardDelete, options)(new ItemId(escapeXml(id)));
     return {
@@ -914,10 +954,14 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     findDerivedMessages: (mailbox, original, options) =>
       findDerivedEwsMessages(sentItems, mailbox, original, options),
 
-    async findMessages(mailbox: string, criteria: FindCriteria, options?: CallOptions): Promise<FindResult> {
+    async findMessages(
+      mailbox: string,
+      criteria: FindCriteria,
+      options?: CallOptions & { dumpsters?: boolean | undefined },
+    ): Promise<FindResult> {
       const creds = await credentials(options);
       const session = open(mailbox, creds);
-      const targets = await mailboxFolders(session, options);
+      const targets = await mailboxFolders(session, options, options?.dumpsters);
       const byId = new SearchFilter.IsEqualTo(
         internetMessageIdProperty,
         escapeXml(criteria.internetMessageId),
@@ -1053,8 +1097,8 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
 
     /**
      * Each copy found is moved back to the folder stamped on it when it was moved; copies already
-     * there count as alreadyRemediated. Soft-deleted copies are found only when the profile searches
-     * Recoverable Items (`searchRecoverableItems`).
+     * there count as alreadyRemediated. Soft-deleted copies are looked for in Recoverable Items, and
+     * with `searchArchive` in the archive's Recoverable Items too.
      */
     async restoreMessage(
       mailbox: string,
@@ -1065,7 +1109,7 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
       const found = await backend.findMessages(
         mailbox,
         { internetMessageId: criteria.internetMessageId },
-        options,
+        { ...options, dumpsters: true },
       );
       if (found.items.length === 0)
         throw new ClawbackError(
@@ -1102,6 +1146,10 @@ export function createEwsMailBackend(profile: EwsProfile, deps: EwsBackendDeps):
     },
   };
   return backend;
+}
+
+function sourceKey(itemId: string): string {
+  return createHash('sha256').update(itemId).digest('hex').slice(0, 32);
 }
 
 /** Sender + subject within a day either side of the received time, for ids a gateway rewrote. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Agent } from 'node:https';
 
 import type { HttpClient } from '@azure/core-rest-pipeline';
@@ -13,6 +14,7 @@ import {
 import type { GraphProfile, SecretRef } from '../../config/document.js';
 import { ClawbackError, isClawbackError } from '../../errors.js';
 import type {
+  ActionOptions,
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
@@ -142,6 +144,10 @@ const perCopyActions: ReadonlySet<ActionName> = new Set([
 ]);
 const quarantineCopySelect = 'id,internetMessageId,parentFolderId,isRead,categories';
 const draftNote = 'Exchange stores a MIME import as a draft';
+/** Category on a quarantine copy naming the folder its original was in (the row's folder label). */
+const fromPrefix = 'Clawback from: ';
+/** Names the row whose forward (or quarantine copy) a message is. */
+const remediationHeader = 'X-Clawback-Remediation';
 
 export function createGraphMailBackend(profile: GraphProfile, deps: GraphMailBackendDeps): GraphMailBackend {
   return new GraphMailBackend(profile, deps);
@@ -247,7 +253,7 @@ export class GraphMailBackend implements MailBackend {
     mailbox: string,
     item: MailItem,
     action: ActionName,
-    options?: CallOptions,
+    options?: ActionOptions,
   ): Promise<ActionOutcome> {
     if (action === 'restore')
       throw new ClawbackError(
@@ -274,7 +280,7 @@ export class GraphMailBackend implements MailBackend {
     mailbox: string,
     items: MailItem[],
     action: ActionName,
-    options?: CallOptions,
+    options?: ActionOptions,
   ): Promise<ActionOutcome[]> {
     const independent =
       perCopyActions.has(action) && !(action === 'quarantine' && this.profile.quarantineTarget === 'mailbox');
@@ -288,7 +294,7 @@ export class GraphMailBackend implements MailBackend {
     item: MailItem,
     action: Exclude<ActionName, 'restore'>,
     originalFolder: string,
-    options: CallOptions | undefined,
+    options: ActionOptions | undefined,
   ): Promise<ActionOutcome> {
     const messagePath = messagePathOf(mailbox, item.id);
     switch (action) {
@@ -324,7 +330,14 @@ export class GraphMailBackend implements MailBackend {
         return this.forward(mailbox, originalFolder, messagePath, action === 'forwardAndDelete', options);
       case 'quarantine':
         return this.profile.quarantineTarget === 'mailbox'
-          ? this.quarantineToMailbox(mailbox, item, originalFolder, messagePath, options)
+          ? this.quarantineToMailbox(
+              mailbox,
+              item,
+              originalFolder,
+              messagePath,
+              options,
+              options?.effect?.key,
+            )
           : this.quarantineToFolder(mailbox, item, originalFolder, messagePath, options);
     }
   }
@@ -392,8 +405,14 @@ export class GraphMailBackend implements MailBackend {
         originalFolder: previous.originalFolder,
         detail: `the copies left ${source.label} before they could be moved back`,
       };
+    const missed = inSource.length - moved;
     return {
       status: 'succeeded',
+      ...(missed > 0
+        ? {
+            notRestored: `${missed} of ${inSource.length} ${plural(inSource.length)} left ${source.label} (moved or deleted by someone else) before ${missed === 1 ? 'it' : 'they'} could be moved back`,
+          }
+        : {}),
       originalFolder: previous.originalFolder,
       quarantineLocation: previous.quarantineLocation,
       detail: `moved ${moved} ${plural(moved)} from ${source.label} back to ${targets.join(', ')}${unrecorded}${fellBack > 0 ? `; ${fellBack} went to the Inbox because the original folder no longer exists` : ''}`,
@@ -516,6 +535,7 @@ export class GraphMailBackend implements MailBackend {
     originalFolder: string,
     messagePath: string,
     options: CallOptions | undefined,
+    rowKey?: string,
   ): Promise<ActionOutcome> {
     const central = this.profile.quarantineMailbox;
     if (!central)
@@ -528,6 +548,8 @@ export class GraphMailBackend implements MailBackend {
     const folderId = await this.centralFolder(location, true, options);
     if (folderId === undefined) throw new ClawbackError('Unknown', `Could not open ${where}.`);
     const tag = quarantineCategory(mailbox);
+    // One quarantine copy per original copy: each import is tagged with the original it came from.
+    const copyTag = rowKey === undefined ? tag : copyCategory(rowKey, item.id);
     const held = item.internetMessageId
       ? await this.searchAll(
           central,
@@ -537,7 +559,7 @@ export class GraphMailBackend implements MailBackend {
           options,
         )
       : [[]];
-    const tagged = held[0]?.find((m) => m.categories?.includes(tag));
+    const tagged = held[0]?.find((m) => m.categories?.includes(copyTag));
     if (tagged === undefined) {
       let mime: Buffer;
       try {
@@ -552,7 +574,14 @@ export class GraphMailBackend implements MailBackend {
         throw error;
       }
       const copy = await this.importMime(central, mime, options);
-      await this.fileQuarantineCopy(central, copy.id, folderId, tag, item.isRead, options);
+      await this.fileQuarantineCopy(
+        central,
+        copy.id,
+        folderId,
+        [...new Set([tag, copyTag, `${fromPrefix}${originalFolder}`])],
+        item.isRead,
+        options,
+      );
     } else if (tagged.parentFolderId !== folderId) {
       await this.call(
         'quarantine move',
@@ -580,7 +609,7 @@ export class GraphMailBackend implements MailBackend {
     central: string,
     copyId: string,
     folderId: string,
-    tag: string,
+    tags: string[],
     isRead: boolean | undefined,
     options: CallOptions | undefined,
   ): Promise<void> {
@@ -591,8 +620,7 @@ export class GraphMailBackend implements MailBackend {
         central,
         copyPath,
         options,
-        (r) =>
-          r.patch({ categories: [tag], ...(isRead === undefined ? {} : { isRead }) }) as Promise<unknown>,
+        (r) => r.patch({ categories: tags, ...(isRead === undefined ? {} : { isRead }) }) as Promise<unknown>,
       );
       await this.call(
         'quarantine move',
@@ -646,7 +674,9 @@ export class GraphMailBackend implements MailBackend {
           ).then(([copies = []]) => copies),
       this.searchAll(
         mailbox,
-        [`${userPath(mailbox)}/messages?${messageSearchQuery(filter, `${messageSelect},isDraft`)}`],
+        [
+          `${userPath(mailbox)}/messages?${messageSearchQuery(filter, `${messageSelect},isDraft,categories`)}`,
+        ],
         options,
       ).then(([copies = []]) => copies),
     ]);
@@ -662,26 +692,30 @@ export class GraphMailBackend implements MailBackend {
         `No copy for ${mailbox} is in ${where} and none is in the mailbox; it may have been deleted from the quarantine mailbox.`,
       );
     }
-    const drafts = present.filter((m) => m.isDraft === true);
     let fellBack = 0;
     for (const [i, copy] of mine.entries()) {
       const copyPath = messagePathOf(central, copy.id);
+      // Each re-import is tagged with the quarantine copy it came from, so an attempt after an
+      // interrupted one adopts it instead of importing that copy again.
+      const restoreTag = restoreCategory(copy.id);
       const restored =
-        drafts.shift() ??
+        present.find((m) => m.categories?.includes(restoreTag)) ??
         (await this.importMime(mailbox, await this.mimeOf(central, copyPath, options), options));
-      if (copy.isRead !== undefined)
-        await this.call(
-          'restore update',
-          mailbox,
-          messagePathOf(mailbox, restored.id),
-          options,
-          (r) => r.patch({ isRead: copy.isRead }) as Promise<unknown>,
-        );
-      const { fellBack: inbox } = await this.moveBack(
+      await this.call(
+        'restore update',
         mailbox,
-        [{ id: restored.id, destination: pick(targets, i) }],
+        messagePathOf(mailbox, restored.id),
         options,
+        (r) =>
+          r.patch({
+            categories: [restoreTag],
+            ...(copy.isRead === undefined ? {} : { isRead: copy.isRead }),
+          }) as Promise<unknown>,
       );
+      // The folder each copy came from travels on the copy; older copies go by the row's list.
+      const from = copy.categories?.find((c) => c.startsWith(fromPrefix))?.slice(fromPrefix.length);
+      const destination = folderDestinations(from)[0] ?? pick(targets, i);
+      const { fellBack: inbox } = await this.moveBack(mailbox, [{ id: restored.id, destination }], options);
       fellBack += inbox;
       await this.removing('', '', () =>
         this.call(
@@ -734,16 +768,19 @@ export class GraphMailBackend implements MailBackend {
   }
 
   /**
-   * Forwards to the configured address only. Graph saves the forward in the recipient's Sent Items;
-   * with `andDelete` the original then goes to Recoverable Items, and a copy that vanished after the
-   * forward still counts as done.
+   * Forwards to the configured address only, once per row: the forward is a draft (createForward)
+   * that gets the row's marker as its internetMessageId (a draft's id is writable) and carries it as
+   * the `X-Clawback-Remediation` header, then is sent. Graph keeps the sent forward in the recipient's
+   * Sent Items under that id, so an attempt that follows an interrupted one finds the forward (or its
+   * unsent draft) instead of sending another. With `andDelete` the original then goes to Recoverable
+   * Items, and a copy that vanished after the forward still counts as done.
    */
   private async forward(
     mailbox: string,
     originalFolder: string,
     messagePath: string,
     andDelete: boolean,
-    options: CallOptions | undefined,
+    options: ActionOptions | undefined,
   ): Promise<ActionOutcome> {
     const forwardTo = this.deps.forwardTo;
     if (!forwardTo)
@@ -751,19 +788,56 @@ export class GraphMailBackend implements MailBackend {
         'ConfigurationError',
         'Forwarding needs forwardTo in the configuration document.',
       );
-    const body = {
-      comment: `Forwarded by Clawback from ${mailbox} after a verdict change.`,
-      toRecipients: [{ emailAddress: { address: forwardTo } }],
-    };
-    const forwarded = await this.removing(originalFolder, `forwarded to ${forwardTo}`, () =>
-      this.call(
-        'forward',
-        mailbox,
-        `${messagePath}/forward`,
-        options,
-        (request) => request.post(body) as Promise<unknown>,
-      ),
-    );
+    const effect = options?.effect;
+    const comment = `Forwarded by Clawback from ${mailbox} after a verdict change.`;
+    let forwarded: ActionOutcome;
+    if (effect === undefined) {
+      const body = { comment, toRecipients: [{ emailAddress: { address: forwardTo } }] };
+      forwarded = await this.removing(originalFolder, `forwarded to ${forwardTo}`, () =>
+        this.call(
+          'forward',
+          mailbox,
+          `${messagePath}/forward`,
+          options,
+          (request) => request.post(body) as Promise<unknown>,
+        ),
+      );
+    } else {
+      const marker = forwardMarker(effect.key);
+      const earlier = effect.recovering ? await this.findForward(mailbox, marker, options) : undefined;
+      if (earlier?.isDraft === false) {
+        forwarded = {
+          status: 'succeeded',
+          originalFolder,
+          detail: `forwarded to ${forwardTo} by an earlier attempt (${marker} is in Sent Items)`,
+        };
+      } else {
+        forwarded = await this.removing(
+          originalFolder,
+          `forwarded to ${forwardTo} as ${marker}`,
+          async () => {
+            const draft =
+              earlier ??
+              (await this.createMarkedForward(
+                mailbox,
+                messagePath,
+                forwardTo,
+                comment,
+                effect.key,
+                marker,
+                options,
+              ));
+            await this.call(
+              'forward send',
+              mailbox,
+              `${messagePathOf(mailbox, draft.id)}/send`,
+              options,
+              (request) => request.post(null) as Promise<unknown>,
+            );
+          },
+        );
+      }
+    }
     if (forwarded.status !== 'succeeded' || !andDelete) return forwarded;
     await this.removing(originalFolder, '', () =>
       this.call('delete', mailbox, messagePath, options, (request) => request.delete() as Promise<unknown>),
@@ -771,8 +845,55 @@ export class GraphMailBackend implements MailBackend {
     return {
       status: 'succeeded',
       originalFolder,
-      detail: `forwarded to ${forwardTo} and deleted (Recoverable Items)`,
+      detail: `${forwarded.detail ?? `forwarded to ${forwardTo}`} and deleted (Recoverable Items)`,
     };
+  }
+
+  /** The row's forward, sent (Sent Items) or still a draft, if an earlier attempt made it. */
+  private async findForward(
+    mailbox: string,
+    marker: string,
+    options: CallOptions | undefined,
+  ): Promise<GraphMessage | undefined> {
+    const [found = []] = await this.searchAll(
+      mailbox,
+      [
+        `${userPath(mailbox)}/messages?${messageSearchQuery(messageIdFilter(marker), 'id,internetMessageId,parentFolderId,isDraft')}`,
+      ],
+      options,
+    );
+    return found.find((m) => m.isDraft === false) ?? found.find((m) => m.isDraft === true);
+  }
+
+  private async createMarkedForward(
+    mailbox: string,
+    messagePath: string,
+    forwardTo: string,
+    comment: string,
+    key: string,
+    marker: string,
+    options: CallOptions | undefined,
+  ): Promise<GraphMessage> {
+    const draft = await this.call<GraphMessage>(
+      'forward draft',
+      mailbox,
+      `${messagePath}/createForward`,
+      options,
+      (request) =>
+        request.post({
+          comment,
+          toRecipients: [{ emailAddress: { address: forwardTo } }],
+          message: { internetMessageHeaders: [{ name: remediationHeader, value: key }] },
+        }) as Promise<GraphMessage>,
+    );
+    await this.call(
+      'forward draft update',
+      mailbox,
+      messagePathOf(mailbox, draft.id),
+      options,
+      (request) => request.patch({ internetMessageId: marker }) as Promise<unknown>,
+    );
+    return draft;
   }
 
   /** A copy that vanished between finding and acting was removed by someone else: the goal is met. */
@@ -1297,6 +1418,14 @@ function centralLocation(
   };
 }
 
+/**
+ * The internetMessageId a row's forward goes out with: derived from the row, so any attempt can
+ * search for it, and unique per row, so it never names another message.
+ */
+export function forwardMarker(key: string): string {
+  return `<clawback.${createHash('sha256').update(key).digest('hex').slice(0, 40)}@clawback.invalid>`;
+}
+
 function messagePathOf(mailbox: string, id: string): string {
   return `${userPath(mailbox)}/messages/${encodeURIComponent(id)}`;
 }
@@ -1307,6 +1436,16 @@ function quarantineCategory(mailbox: string): string {
 }
 
 /** The Graph error code behind a translated error (e.g. ErrorFolderExists), when there was one. */
+/** Tags a copy restored from the central mailbox with the quarantine copy it was imported from. */
+function restoreCategory(copyId: string): string {
+  return `clawback-restore:${createHash('sha256').update(copyId).digest('hex').slice(0, 16)}`;
+}
+
+/** Tags a quarantine copy with the row and the original item it was imported from. */
+function copyCategory(rowKey: string, itemId: string): string {
+  return `clawback-copy:${createHash('sha256').update(`${rowKey}|${itemId}`).digest('hex').slice(0, 16)}`;
+}
+
 function graphCodeOf(error: unknown): string | undefined {
   const code = (error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -1,0 +1,370 @@
+import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
+import { TableClient } from '@azure/data-tables';
+import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { ingestVerdict } from '../../functions/ingestVerdict.js';
+import { useServices } from '../../shared/composition.js';
+import type { ConfigDocumentInput } from '../../shared/config/document.js';
+import type { SecretSource } from '../../shared/ports/secrets.js';
+import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
+import { TableResultStore } from '../../shared/results/tableResultStore.js';
+import { signBody } from '../../shared/verdicts/signature.js';
+import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
+import { type RunningAzurite, startAzurite } from '../support/azurite.js';
+import { configDocument, testServices } from '../support/services.js';
+
+const tapSecret = 'whsec-tap-0123456789';
+const secrets: SecretSource = {
+  getSecret: (ref) =>
+    'env' in ref && ref.env === 'TAP_SECRET'
+      ? Promise.resolve({ value: tapSecret })
+      : Promise.reject(new Error('unknown secret')),
+};
+
+let azurite: RunningAzurite;
+let queue: InMemoryQueue;
+let sent: { body: unknown; messageId: string }[];
+/** Table requests that change data (entity inserts, batches, deletes), table creation left out. */
+let tableWrites: number;
+
+const countingClient = (): HttpClient => {
+  const inner = createDefaultHttpClient();
+  return {
+    sendRequest: (request) => {
+      if (request.method !== 'GET' && !/\/Tables(\(|$|\?)/.test(new URL(request.url).pathname))
+        tableWrites += 1;
+      return inner.sendRequest(request);
+    },
+  };
+};
+
+async function install(config: Partial<ConfigDocumentInput> = {}, queueOptions = {}): Promise<void> {
+  queue = new InMemoryQueue(queueOptions);
+  sent = [];
+  const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets });
+  await services.configStore.put(
+    configDocument({
+      sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
+      ...config,
+    }),
+  );
+  const store = new TableResultStore({
+    connectionString: azurite.connectionString,
+    options: { allowInsecureConnection: true, httpClient: countingClient() },
+  });
+  useServices({
+    ...services,
+    store,
+    queue: {
+      send: async (name, messages, options) => {
+        await queue.send(name, messages, options);
+        sent.push(...messages);
+      },
+      close: () => queue.close(),
+    },
+  });
+  tableWrites = 0;
+}
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+});
+afterAll(async () => {
+  useServices(undefined);
+  await azurite.stop();
+});
+beforeEach(async () => {
+  for (const table of ['Verdicts', 'VerdictEvents']) {
+    const client = TableClient.fromConnectionString(azurite.connectionString, table, {
+      allowInsecureConnection: true,
+    });
+    await client.deleteTable().catch(() => undefined);
+  }
+  await install();
+});
+
+function post(
+  body: string | Buffer,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<HttpResponseInit> {
+  const request = new HttpRequest({
+    method: 'POST',
+    url: 'http://localhost:7071/api/verdicts',
+    headers,
+    body: typeof body === 'string' ? { string: body } : { bytes: body },
+  });
+  return ingestVerdict(request, new InvocationContext({ logHandler: () => undefined }));
+}
+
+async function rows(table: string): Promise<number> {
+  const client = TableClient.fromConnectionString(azurite.connectionString, table, {
+    allowInsecureConnection: true,
+  });
+  let n = 0;
+  try {
+    for await (const page of client.listEntities().byPage()) n += page.length;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return 0;
+    throw error;
+  }
+  return n;
+}
+
+const error = (r: HttpResponseInit) =>
+  (r.jsonBody as { error: { code: string; message: string; details?: { path: string }[] } }).error;
+const queued = () => queue.stats('verdicts').active;
+const withRecipient = (recipient: string) =>
+  JSON.stringify(
+    VerdictChangeMother.malicious({
+      messages: [{ internetMessageId: '<m1@mail.example.com>', recipients: [recipient] }],
+    }),
+  );
+
+async function expectNothingRecorded(): Promise<void> {
+  expect(queued()).toBe(0);
+  expect(await rows('Verdicts')).toBe(0);
+  expect(await rows('VerdictEvents')).toBe(0);
+}
+
+describe('input hygiene (SPEC §2)', () => {
+  it.each([
+    ['NUL', 'alice\u0000@contoso.com'],
+    ['ESC', 'alice\u001b@contoso.com'],
+    ['DEL', 'alice\u007f@contoso.com'],
+    ['a C1 control', 'alice\u0085@contoso.com'],
+    ['a lone surrogate', 'alice\ud800@contoso.com'],
+    ['a trailing newline', 'alice@contoso.com\n'],
+  ])('refuses a recipient holding %s with 400 naming it, and records nothing', async (_what, recipient) => {
+    const response = await post(withRecipient(recipient));
+    expect(response.status).toBe(400);
+    expect(error(response).details?.map((d) => d.path)).toContain('messages[0].recipients[0]');
+    await expectNothingRecorded();
+  });
+
+  it.each([
+    ['eventId', { eventId: 'evt\u00001' }],
+    ['source', { source: 'soar\u001b' }],
+    ['threat.filename', { threat: { sha256: 'a'.repeat(64), filename: 'x\u0007.exe' } }],
+    ['threat.name', { threat: { sha256: 'a'.repeat(64), name: 'W32\ud83d' } }],
+    ['threat.url', { threat: { url: 'https://evil.example/\tpath' } }],
+  ])('refuses a control character in %s with 400 naming it', async (path, overrides) => {
+    const response = await post(JSON.stringify(VerdictChangeMother.malicious(overrides)));
+    expect(response.status).toBe(400);
+    expect(error(response).details?.map((d) => d.path)).toContain(path);
+    await expectNothingRecorded();
+  });
+
+  it('accepts a subject with control characters and enqueues it with spaces in their place', async () => {
+    const body = VerdictChangeMother.malicious({
+      messages: [
+        {
+          internetMessageId: '<m1@mail.example.com>',
+          recipients: ['alice@contoso.com'],
+          subject: 'Invoice\u0000 due\r\nnow\ud800',
+        },
+      ],
+    });
+    expect((await post(JSON.stringify(body))).status).toBe(202);
+    const message = sent[0]?.body as { change: { messages: { subject: string }[] } };
+    expect(message.change.messages[0]?.subject).toBe('Invoice  due  now ');
+  });
+
+  it.each(['latin1', 'iso-8859-1', 'utf-16', '"windows-1252"'])(
+    'refuses a body declared as charset=%s with 415',
+    async (charset) => {
+      const response = await post(JSON.stringify(VerdictChangeMother.malicious()), {
+        'content-type': `application/json; charset=${charset}`,
+      });
+      expect(response.status).toBe(415);
+      expect(error(response).code).toBe('UnsupportedMediaType');
+      await expectNothingRecorded();
+    },
+  );
+
+  it('accepts a body declared as charset=utf-8 in any spelling', async () => {
+    for (const charset of ['utf-8', 'UTF-8', 'utf8', '"utf-8"'])
+      expect(
+        (
+          await post(JSON.stringify(VerdictChangeMother.malicious()), {
+            'content-type': `application/json; charset=${charset}`,
+          })
+        ).status,
+      ).toBe(202);
+  });
+
+  it('refuses a body whose bytes are not UTF-8 with 400 InvalidEncoding', async () => {
+    const latin1 = Buffer.from(
+      JSON.stringify(VerdictChangeMother.malicious({ eventId: 'caf\u00e9' })),
+      'latin1',
+    );
+    const response = await post(latin1);
+    expect(response.status).toBe(400);
+    expect(error(response).code).toBe('InvalidEncoding');
+    await expectNothingRecorded();
+  });
+});
+
+describe('signatures by source name (SPEC §2)', () => {
+  it.each(['Proofpoint-TAP', ' proofpoint-tap ', 'PROOFPOINT-TAP'])(
+    'asks "%s" for the signature of proofpoint-tap: renaming the source does not bypass it',
+    async (source) => {
+      const response = await post(JSON.stringify(VerdictChangeMother.malicious({ source })));
+      expect(response.status).toBe(401);
+      await expectNothingRecorded();
+    },
+  );
+
+  it('records a renamed source under its trimmed lower-case name, so a repeat in another spelling is a repeat', async () => {
+    const change = VerdictChangeMother.malicious({ source: 'SOAR' });
+    const first = await post(JSON.stringify(change));
+    const again = await post(JSON.stringify({ ...change, source: ' soar ' }));
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(200);
+    expect((again.jsonBody as { verdictId: string }).verdictId).toBe(
+      (first.jsonBody as { verdictId: string }).verdictId,
+    );
+    expect((sent[0]?.body as { change: { source: string } }).change.source).toBe('soar');
+  });
+
+  describe('with settings.requireSignature', () => {
+    beforeEach(async () => {
+      await install({
+        settings: { requireSignature: true },
+        sources: [{ name: 'Proofpoint-TAP', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
+      });
+    });
+
+    it('refuses a source not declared in sources with 401', async () => {
+      const body = JSON.stringify(VerdictChangeMother.malicious({ source: 'someone-else' }));
+      const response = await post(body, {
+        'content-type': 'application/json',
+        'x-clawback-signature': signBody(body, tapSecret),
+      });
+      expect(response.status).toBe(401);
+      expect(error(response).message).toMatch(/not declared/);
+      await expectNothingRecorded();
+    });
+
+    it('refuses a declared source that has no signing secret with 401', async () => {
+      const response = await post(JSON.stringify(VerdictChangeMother.malicious({ source: 'soar' })));
+      expect(response.status).toBe(401);
+      await expectNothingRecorded();
+    });
+
+    it('refuses an unsigned request from a declared signing source with 401', async () => {
+      const response = await post(
+        JSON.stringify(VerdictChangeMother.malicious({ source: 'proofpoint-tap' })),
+      );
+      expect(response.status).toBe(401);
+      await expectNothingRecorded();
+    });
+
+    it('accepts a request signed by a declared source', async () => {
+      const body = JSON.stringify(VerdictChangeMother.malicious({ source: 'proofpoint-tap' }));
+      const response = await post(body, {
+        'content-type': 'application/json',
+        'x-clawback-signature': signBody(body, tapSecret),
+      });
+      expect(response.status).toBe(202);
+      expect(queued()).toBe(1);
+    });
+  });
+});
+
+describe('claims: exactly one verdict per (source, eventId)', () => {
+  it('starts nothing for a repeat that comes after the queue forgot the first message id', async () => {
+    await install({}, { duplicateDetectionWindowMs: 0 });
+    const change = JSON.stringify(VerdictChangeMother.malicious());
+    const first = await post(change);
+    const writesAfterFirst = tableWrites;
+    const late = await post(change);
+    expect(late.status).toBe(200);
+    expect((late.jsonBody as { verdictId: string }).verdictId).toBe(
+      (first.jsonBody as { verdictId: string }).verdictId,
+    );
+    expect(sent).toHaveLength(1);
+    expect(queued()).toBe(1);
+    expect(await rows('Verdicts')).toBe(1);
+    expect(await rows('VerdictEvents')).toBe(1);
+    // The repeat's claim attempt is its only write request, and it writes nothing.
+    expect(tableWrites).toBe(writesAfterFirst + 1);
+  });
+
+  it('enqueues and records a claimed event whose first request died before it was enqueued', async () => {
+    const change = VerdictChangeMother.malicious();
+    const store = new TableResultStore({
+      connectionString: azurite.connectionString,
+      options: { allowInsecureConnection: true },
+    });
+    const orphan = await store.claimEvent(
+      'cisco-secure-endpoint',
+      String(change.eventId),
+      '8000000000000-0123456789',
+    );
+    expect(orphan.created).toBe(true);
+    const retry = await post(JSON.stringify(change));
+    expect(retry.status).toBe(200);
+    expect((retry.jsonBody as { verdictId: string }).verdictId).toBe('8000000000000-0123456789');
+    expect(queued()).toBe(1);
+    expect(await store.getVerdict('8000000000000-0123456789')).toMatchObject({ status: 'accepted' });
+  });
+
+  it('answers concurrent duplicates with one verdict: one 202, the others 200 with its id, one message', async () => {
+    const change = JSON.stringify(VerdictChangeMother.malicious());
+    const responses = await Promise.all(Array.from({ length: 8 }, () => post(change)));
+    expect(responses.filter((r) => r.status === 202)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(7);
+    expect(new Set(responses.map((r) => (r.jsonBody as { verdictId: string }).verdictId)).size).toBe(1);
+    expect(queued()).toBe(1);
+    expect(await rows('Verdicts')).toBe(1);
+  });
+
+  it('accepts the new verdicts of an array that repeats an earlier one, and starts nothing for the repeat', async () => {
+    const earlier = VerdictChangeMother.malicious();
+    const first = await post(JSON.stringify(earlier));
+    const fresh = [VerdictChangeMother.malicious(), VerdictChangeMother.malicious()];
+    const mixed = await post(JSON.stringify([fresh[0], earlier, fresh[1]]));
+    expect(mixed.status).toBe(202);
+    const ids = (mixed.jsonBody as { verdicts: { verdictId: string }[] }).verdicts.map((v) => v.verdictId);
+    expect(ids[1]).toBe((first.jsonBody as { verdictId: string }).verdictId);
+    expect(new Set(ids).size).toBe(3);
+    expect(sent).toHaveLength(3);
+    expect(await rows('Verdicts')).toBe(3);
+    expect(await rows('VerdictEvents')).toBe(3);
+  });
+
+  it('leaves nothing claimed when the queue refuses, so a retry is accepted as new', async () => {
+    queue.refuse(new Error('Service Bus is unreachable'));
+    const change = JSON.stringify(VerdictChangeMother.malicious());
+    expect((await post(change)).status).toBe(503);
+    await expectNothingRecorded();
+    queue.refuse(undefined);
+    expect((await post(change)).status).toBe(202);
+  });
+});
+
+describe('table writes per accepted verdict', () => {
+  it('writes two rows for one verdict: its claim and its Verdicts row', async () => {
+    expect((await post(JSON.stringify(VerdictChangeMother.malicious()))).status).toBe(202);
+    expect(tableWrites).toBe(2);
+  });
+
+  it('writes an array of 20 verdicts from one source with two table requests', async () => {
+    const body = Array.from({ length: 20 }, () => VerdictChangeMother.malicious());
+    expect((await post(JSON.stringify(body))).status).toBe(202);
+    expect(tableWrites).toBe(2);
+    expect(await rows('Verdicts')).toBe(20);
+    expect(await rows('VerdictEvents')).toBe(20);
+  });
+
+  it('writes at most two table requests per verdict when 20 requests arrive at once', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => post(JSON.stringify(VerdictChangeMother.malicious()))),
+    );
+    expect(responses.every((r) => r.status === 202)).toBe(true);
+    expect(tableWrites).toBeLessThanOrEqual(40);
+    expect(await rows('Verdicts')).toBe(20);
+    expect(queued()).toBe(20);
+  });
+});
