@@ -578,7 +578,8 @@ export class GraphMailBackend implements MailBackend {
         central,
         copy.id,
         folderId,
-        [...new Set([tag, copyTag, `${fromPrefix}${originalFolder}`])],
+        // The folder's id, not its label: the label is named alongside the action, after this runs.
+        [...new Set([tag, copyTag, `${fromPrefix}${item.folderId}`])],
         item.isRead,
         options,
       );

@@ -30,8 +30,9 @@ function harness(failure: Error) {
   const deadLettered: { verdictId: string; note: string }[] = [];
   const store = {
     getRemediation: () => Promise.reject(failure),
-    markDeadLettered: (verdictId: string, note: string) => {
-      deadLettered.push({ verdictId, note });
+    mergeVerdict: (patch: { verdictId: string; status?: string; note?: string }) => {
+      if (patch.status === 'deadLettered')
+        deadLettered.push({ verdictId: patch.verdictId, note: patch.note ?? '' });
       return Promise.resolve();
     },
   } as unknown as ResultStore;
