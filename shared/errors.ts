@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 /**
  * The one error type adapters throw. `code` is a SPEC §3 failure reason, so a row's `Reason` column is
  * always `error.code`; `detail` is the sentence an operator reads in the `Detail` column.
@@ -49,6 +51,11 @@ export function isClawbackError(value: unknown): value is ClawbackError {
     (value as { name?: unknown }).name === 'ClawbackError' &&
     failureReasons.includes((value as { code?: FailureReason }).code as FailureReason)
   );
+}
+
+/** True for any native error, including subclasses and errors from another realm. */
+export function isError(value: unknown): value is Error {
+  return types.isNativeError(value);
 }
 
 /** Normalises anything thrown into an Error, for every catch boundary. */

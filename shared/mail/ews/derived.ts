@@ -1,6 +1,20 @@
 import { createHash } from 'node:crypto';
 
+import {
+  BasePropertySet,
+  DateTime,
+  ItemSchema,
+  ItemView,
+  PropertySet,
+  SearchFilter,
+  WellKnownFolderName,
+} from 'ews-javascript-api';
+
 import type { CallOptions, DerivedMessage, DerivedSearch } from '../../ports/mail.js';
+import type { EwsClient } from './client.js';
+import { pageSize } from './folders.js';
+import type { EwsItems } from './items.js';
+import { readProperty } from './properties.js';
 
 /** What the EWS backend lends this search: its Sent Items, page by page, and one item's MIME. */
 export interface EwsSentItems {
@@ -12,6 +26,43 @@ export interface EwsSentItems {
   ): Promise<{ ids: string[]; nextOffset: number | undefined }>;
   /** The item's MIME (RFC 822 text), or undefined when it is gone. */
   mimeOf(mailbox: string, itemId: string, options?: CallOptions): Promise<string | undefined>;
+}
+
+/** The EWS calls the search makes: FindItem in Sent Items (sent since the copy arrived), GetItem of MIME. */
+export function ewsSentItems(client: EwsClient, items: EwsItems): EwsSentItems {
+  return {
+    async findSent(mailbox, since, offset, options) {
+      const session = client.open(mailbox, await client.credentials(options));
+      const view = new ItemView(pageSize, offset);
+      view.PropertySet = new PropertySet(BasePropertySet.IdOnly);
+      const folder = client.wellKnownFolder(session, WellKnownFolderName.SentItems);
+      const page = await client.call(
+        session,
+        { operation: 'FindItem' },
+        () =>
+          since
+            ? session.svc.FindItems(
+                folder,
+                new SearchFilter.IsGreaterThanOrEqualTo(
+                  ItemSchema.DateTimeReceived,
+                  new DateTime(since.getTime()),
+                ),
+                view,
+              )
+            : session.svc.FindItems(folder, view),
+        options,
+      );
+      const ids = page.Items.map((i) => i.Id.UniqueId);
+      const more = page.MoreAvailable && ids.length > 0;
+      return { ids, nextOffset: more ? (page.NextPageOffset ?? offset + ids.length) : undefined };
+    },
+    async mimeOf(mailbox, itemId, options) {
+      const session = client.open(mailbox, await client.credentials(options));
+      const message = await items.bind(session, itemId, [ItemSchema.MimeContent], options);
+      const base64 = message && readProperty(() => message.MimeContent.Content);
+      return base64 ? Buffer.from(base64, 'base64').toString('utf8') : undefined;
+    },
+  };
 }
 
 /** Sent Items messages looked at per search: each costs a GetItem of its MIME. */

@@ -5,6 +5,7 @@ import {
   type ClawbackErrorOptions,
   type FailureReason,
   isClawbackError,
+  isError,
 } from '../../errors.js';
 
 /** What the operator needs to act on an EWS failure. */
@@ -40,6 +41,11 @@ export class EwsNetworkFailure extends Error {
   ) {
     super(message);
   }
+}
+
+/** Detects a network failure by name, so it works across module copies. */
+export function isEwsNetworkFailure(value: unknown): value is EwsNetworkFailure {
+  return isNamed(value, 'EwsNetworkFailure');
 }
 
 /** The call outlived its deadline; the library would otherwise wait for ever. */
@@ -141,7 +147,7 @@ export function translateEwsError(thrown: unknown, context: EwsErrorContext): Cl
       );
     }
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = isError(error) ? error.message : String(error);
   return fail('Unknown', `Unexpected EWS failure during ${where}: ${message}`);
 }
 

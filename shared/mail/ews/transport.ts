@@ -4,6 +4,7 @@ import https from 'node:https';
 import { XhrApi } from '@ewsjs/xhr';
 import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
 
+import { isError } from '../../errors.js';
 import { EwsDeadlineExceeded, EwsHttpFailure, EwsLibraryRejection, EwsNetworkFailure } from './errors.js';
 
 export interface TransportSettings {
@@ -127,8 +128,7 @@ export function withDeadline<T>(call: Promise<T>, timeoutMs: number, signal?: Ab
     signal?.addEventListener('abort', onAbort, { once: true });
     call.then(
       (value) => finish(() => resolve(value)),
-      (error: unknown) =>
-        finish(() => reject(error instanceof Error ? error : new EwsLibraryRejection(error))),
+      (error: unknown) => finish(() => reject(isError(error) ? error : new EwsLibraryRejection(error))),
     );
   });
 }
@@ -152,7 +152,7 @@ function abortError(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return new EwsNetworkFailure(
     'ABORT_ERR',
-    reason instanceof Error ? `cancelled: ${reason.message}` : 'cancelled by the caller',
+    isError(reason) ? `cancelled: ${reason.message}` : 'cancelled by the caller',
   );
 }
 
@@ -160,7 +160,7 @@ const libraryFrame = /ews-javascript-api|EwsXmlReader|@ewsjs[\\/]/;
 
 /** True when a rejection was raised inside ews-javascript-api or its XHR layer. */
 export function isLibraryRejection(reason: unknown): boolean {
-  const stack = reason instanceof Error ? reason.stack : undefined;
+  const stack = isError(reason) ? reason.stack : undefined;
   return stack !== undefined && libraryFrame.test(stack);
 }
 
@@ -176,7 +176,7 @@ export function handleUnhandledRejection(
   log: (line: string) => void,
   otherListeners: number,
 ): void {
-  const text = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+  const text = isError(reason) ? `${reason.name}: ${reason.message}` : String(reason);
   if (isLibraryRejection(reason)) {
     log(`ews: ignored a stray rejection from ews-javascript-api (${text})`);
     return;

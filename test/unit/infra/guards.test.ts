@@ -91,8 +91,8 @@ describe('the alerts are tied to what the code registers and logs', () => {
     expect(routes).toHaveProperty(expectations.ingestFunction);
   });
 
-  it('matches the remediation log lines shared/remediation/remediate.ts writes', () => {
-    const source = readFileSync(path.join(repoRoot, 'shared/remediation/remediate.ts'), 'utf8');
+  it('matches the remediation log lines shared/remediation/record.ts writes', () => {
+    const source = readFileSync(path.join(repoRoot, 'shared/remediation/record.ts'), 'utf8');
     expect(source).toContain(`\`${expectations.remediationFailed}\${`);
     expect(source).toContain(`\`${expectations.remediationFinished}\${`);
   });
