@@ -82,9 +82,9 @@ function tapEvent(status: 'active' | 'cleared', messageId: string, at: Date): Re
  * Secure Endpoint has a retrospective detection of a file no delivery was recorded for.
  */
 export async function startPlatforms(options: {
-  ports?: { tap?: number; amp?: number; defender?: number };
+  ports?: { tap?: number; amp?: number; defender?: number } | undefined;
   validateGraphToken: (token: string) => Promise<boolean>;
-  clearedAfterMs?: number;
+  clearedAfterMs?: number | undefined;
   now?: () => Date;
 }): Promise<Platforms> {
   const now = options.now ?? (() => new Date());

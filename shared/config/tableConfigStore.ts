@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
 
 import { tables } from '../bindings.js';
+import { withSignal } from '../callOptions.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import { type ConfigStore, ConfigVersionConflictError, type StoredConfig } from '../ports/config.js';
 import type { CallOptions } from '../ports/mail.js';
@@ -263,9 +264,11 @@ export class TableConfigStore implements ConfigStore {
 
   private async pointer(options?: CallOptions): Promise<Pointer | undefined> {
     try {
-      const row = await this.client.getEntity<Record<string, unknown>>(pointer.partitionKey, pointer.rowKey, {
-        abortSignal: options?.abortSignal,
-      });
+      const row = await this.client.getEntity<Record<string, unknown>>(
+        pointer.partitionKey,
+        pointer.rowKey,
+        withSignal(options),
+      );
       return {
         version: String(row.Version),
         generation: String(row.Generation),
@@ -287,7 +290,7 @@ export class TableConfigStore implements ConfigStore {
       const filter = `PartitionKey eq '${generation.replace(/'/g, "''")}'`;
       for await (const row of this.client.listEntities<Record<string, unknown>>({
         queryOptions: { filter },
-        abortSignal: options?.abortSignal,
+        ...withSignal(options),
       }))
         rows.push(row);
     } catch (error) {
@@ -303,7 +306,7 @@ export class TableConfigStore implements ConfigStore {
       try {
         await this.client.submitTransaction(
           chunk.map((r): TransactionAction => ['upsert', r, 'Replace']),
-          { abortSignal: options?.abortSignal },
+          withSignal(options),
         );
       } catch (error) {
         throw storageFailure('writing the configuration', error);
@@ -327,9 +330,9 @@ export class TableConfigStore implements ConfigStore {
       if (current)
         await this.client.updateEntity(entity, 'Replace', {
           etag: current.etag,
-          abortSignal: options?.abortSignal,
+          ...withSignal(options),
         });
-      else await this.client.createEntity(entity, { abortSignal: options?.abortSignal });
+      else await this.client.createEntity(entity, withSignal(options));
       return true;
     } catch (error) {
       if (statusCode(error) === 412 || statusCode(error) === 409 || statusCode(error) === 404) return false;
@@ -349,7 +352,7 @@ export class TableConfigStore implements ConfigStore {
               'delete',
               { partitionKey: generation, rowKey: String(r.rowKey) },
             ]),
-          { abortSignal: options?.abortSignal },
+          withSignal(options),
         );
       }
     } catch {

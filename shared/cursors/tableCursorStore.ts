@@ -1,6 +1,7 @@
 import { TableClient } from '@azure/data-tables';
 
 import { tables } from '../bindings.js';
+import { withSignal } from '../callOptions.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { CursorStore, SourceCursor } from '../ports/cursors.js';
 import type { CallOptions } from '../ports/mail.js';
@@ -57,7 +58,7 @@ export class TableCursorStore implements CursorStore {
     const client = await this.table();
     try {
       const e = await client.getEntity<Record<string, unknown>>(partition, sanitizeKey(source), {
-        abortSignal: options?.abortSignal,
+        ...withSignal(options),
       });
       return fromEntity(e);
     } catch (error) {
@@ -86,7 +87,7 @@ export class TableCursorStore implements CursorStore {
           LastErrorAt: date(cursor.lastErrorAt),
         },
         'Replace',
-        { abortSignal: options?.abortSignal },
+        withSignal(options),
       );
     } catch (error) {
       throw failure('writing a source cursor', error);
@@ -99,7 +100,7 @@ export class TableCursorStore implements CursorStore {
     try {
       for await (const e of client.listEntities<Record<string, unknown>>({
         queryOptions: { filter: `PartitionKey eq '${partition}'` },
-        abortSignal: options?.abortSignal,
+        ...withSignal(options),
       }))
         rows.push(fromEntity(e));
     } catch (error) {

@@ -1,3 +1,4 @@
+import { withSignal } from '../callOptions.js';
 import type { PullConfig } from '../config/document.js';
 import { ClawbackError } from '../errors.js';
 import { field, list, text } from '../sources/fields.js';
@@ -19,7 +20,7 @@ const resetMarginMs = 250;
  */
 export const pullCiscoSecureEndpoint: PullConnector<CiscoPull> = async (context) => {
   const { pull } = context;
-  const key = await context.secrets.getSecret(pull.apiKey, { abortSignal: context.abortSignal });
+  const key = await context.secrets.getSecret(pull.apiKey, withSignal(context));
   const authorization = basicAuth(pull.clientId, key.value);
   const base = pull.baseUrl.replace(/\/+$/, '');
   const askedAt = context.now();

@@ -1,3 +1,4 @@
+import { withSignal } from '../callOptions.js';
 import type { GraphProfile, PullConfig } from '../config/document.js';
 import { ClawbackError } from '../errors.js';
 import { resolveGraphEndpoints } from '../mail/graph/endpoints.js';
@@ -40,7 +41,7 @@ export const pullDefender: PullConnector<DefenderPull> = async (context) => {
       'ConfigurationError',
       `Source ${context.source} names Graph profile "${context.pull.profile}", which the configuration does not define.`,
     );
-  const secret = await context.secrets.getSecret(profile.certificate, { abortSignal: context.abortSignal });
+  const secret = await context.secrets.getSecret(profile.certificate, withSignal(context));
   // Loaded on first use, so importing the timer's module loads no identity SDK (cold start).
   const { getGraphTokenProvider } = await import('../mail/graph/credentials.js');
   const tokens = getGraphTokenProvider({

@@ -1,3 +1,4 @@
+import { withSignal } from '../callOptions.js';
 import type { PullConfig } from '../config/document.js';
 import { field, list, text } from '../sources/fields.js';
 import { basicAuth, getJson } from './http.js';
@@ -16,7 +17,7 @@ const horizonMs = 7 * 24 * 60 * 60_000 - 10 * 60_000;
  */
 export const pullProofpointTap: PullConnector<TapPull> = async (context) => {
   const { pull } = context;
-  const secret = await context.secrets.getSecret(pull.secret, { abortSignal: context.abortSignal });
+  const secret = await context.secrets.getSecret(pull.secret, withSignal(context));
   const authorization = basicAuth(pull.principal, secret.value);
   const end = context.now().getTime();
   let start = startOf(context);

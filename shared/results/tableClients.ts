@@ -24,9 +24,9 @@ export function storageFailure(operation: string, error: unknown): ClawbackError
 }
 
 /** The SDK's options for a call: only the signal, and only when there is one. */
-export function signal(options?: { abortSignal?: AbortSignal | undefined }): { abortSignal?: AbortSignal } {
-  return options?.abortSignal ? { abortSignal: options.abortSignal } : {};
-}
+import { withSignal as signal } from '../callOptions.js';
+
+export { signal };
 
 /** One client per table, each table created on first use (once per worker). */
 export class TableClients {

@@ -233,7 +233,12 @@ function threatsOf(
 function groupMessages(evidence: unknown[]): Record<string, unknown>[] {
   const byId = new Map<
     string,
-    { recipients: Set<string>; sender?: string; subject?: string; receivedAt?: string }
+    {
+      recipients: Set<string>;
+      sender?: string | undefined;
+      subject?: string | undefined;
+      receivedAt?: string | undefined;
+    }
   >();
   for (const item of evidence) {
     const internetMessageId = canonicalMessageId(field(item, 'internetMessageId'));
