@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { TableClient, type TransactionAction } from '@azure/data-tables';
 
 import { tables } from '../bindings.js';
+import { withSignal } from '../callOptions.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { AuditEntry, AuditEvent, AuditLog, RetainedTable, RetentionStore } from '../ports/audit.js';
 import type { CallOptions } from '../ports/mail.js';
@@ -94,7 +95,7 @@ export class TableAuditLog implements AuditLog, RetentionStore {
           ...columns,
           At: entry.at,
         },
-        { abortSignal: options?.abortSignal },
+        withSignal(options),
       );
     } catch (error) {
       throw failure('writing an audit row', error);
@@ -113,7 +114,7 @@ export class TableAuditLog implements AuditLog, RetentionStore {
     try {
       for await (const e of client.listEntities<Record<string, unknown>>({
         queryOptions: { filter },
-        abortSignal: options?.abortSignal,
+        ...withSignal(options),
       })) {
         const at = e.At instanceof Date ? e.At : new Date(String(e.At));
         found.push({
@@ -144,7 +145,7 @@ export class TableAuditLog implements AuditLog, RetentionStore {
     try {
       for await (const e of client.listEntities<Record<string, unknown>>({
         queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
-        abortSignal: options?.abortSignal,
+        ...withSignal(options),
       })) {
         if (e.partitionKey === undefined || e.rowKey === undefined) continue;
         const keys = byPartition.get(e.partitionKey) ?? [];
@@ -157,7 +158,7 @@ export class TableAuditLog implements AuditLog, RetentionStore {
           const chunk = rowKeys.slice(i, i + 100);
           await client.submitTransaction(
             chunk.map((rowKey): TransactionAction => ['delete', { partitionKey, rowKey }]),
-            { abortSignal: options?.abortSignal },
+            withSignal(options),
           );
           deleted += chunk.length;
         }
