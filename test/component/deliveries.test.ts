@@ -104,6 +104,47 @@ describe('POST /api/deliveries (the delivery ledger)', () => {
     });
   });
 
+  it('reads every page of the ledger: a threat delivered to more mailboxes than one batch fans out to all of them', async () => {
+    services = { ...services, settings: { ...services.settings, CLAWBACK_FANOUT_BATCH_SIZE: 7 } };
+    useServices(services);
+    const hash = sha256();
+    const recipients = Array.from({ length: 23 }, (_, i) => `reader${i}@contoso.com`);
+    await post({ internetMessageId: '<paged@mail.example>', recipients, sha256: [hash] });
+
+    const verdict = await pipeline.fanOut(
+      VerdictChangeMother.malicious({ threat: { sha256: hash }, messages: undefined }),
+    );
+    expect(verdict.messages.map((m) => m.recipient).sort()).toEqual([...recipients].sort());
+  });
+
+  it('restores every page of remediated copies when the verdict flips to clean', async () => {
+    services = { ...services, settings: { ...services.settings, CLAWBACK_FANOUT_BATCH_SIZE: 7 } };
+    useServices(services);
+    await services.configStore.put(
+      configDocument({
+        policies: [
+          { verdict: 'malicious', action: 'moveToJunk' },
+          { verdict: 'clean', action: 'restore' },
+        ],
+      }),
+    );
+    const hash = sha256();
+    const recipients = Array.from({ length: 16 }, (_, i) => `paged${i}@contoso.com`);
+    for (const r of recipients) backend.deliver(r, '<restore-paged@mail.example>');
+    const malicious = await pipeline.fanOut(
+      VerdictChangeMother.malicious({
+        threat: { sha256: hash },
+        messages: [{ internetMessageId: '<restore-paged@mail.example>', recipients }],
+      }),
+    );
+    await pipeline.runAll(malicious.messages);
+
+    const clean = await pipeline.fanOut(
+      VerdictChangeMother.malicious({ verdict: 'clean', threat: { sha256: hash }, messages: undefined }),
+    );
+    expect(clean.messages.map((m) => m.recipient).sort()).toEqual([...recipients].sort());
+  });
+
   it('finds copies by URL as well', async () => {
     const url = `https://evil.example/payload-${sha256().slice(0, 8)}`;
     backend.deliver('alice@contoso.com', '<d4@mail.example>');

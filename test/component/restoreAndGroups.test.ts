@@ -86,6 +86,25 @@ describe('a verdict that flips back to clean', () => {
     expect(backend.actions.filter((a) => a.action === 'restore')).toHaveLength(1);
   });
 
+  it('leaves a restored copy where its owner put it afterwards: a later clean verdict moves nothing', async () => {
+    backend.deliver('alice@contoso.com', '<m1@mail.example.com>', 'Invoices');
+    const t = threat();
+    await pipeline.runAll((await pipeline.fanOut(copy(t, 'malicious'))).messages);
+    await pipeline.runAll((await pipeline.fanOut(copy(t, 'clean'))).messages);
+    const restored = backend.items('alice@contoso.com')[0];
+    expect(restored?.folderId).toBe('Invoices');
+    // Alice files the message away herself once it is back.
+    if (restored) restored.folderId = 'Archive';
+
+    const again = await pipeline.fanOut(VerdictChangeMother.malicious({ verdict: 'clean', threat: t }));
+    await pipeline.runAll(again.messages);
+    expect(backend.items('alice@contoso.com')[0]?.folderId).toBe('Archive');
+    expect(await pipeline.row(again.verdictId, again.messages[0])).toMatchObject({
+      status: 'alreadyRemediated',
+      detail: expect.stringMatching(/^Already restored at /) as string,
+    });
+  });
+
   it('without messages, restores every copy Clawback changed for the same threat', async () => {
     const recipients = ['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com'];
     for (const r of recipients) backend.deliver(r, '<m1@mail.example.com>');
