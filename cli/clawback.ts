@@ -6,6 +6,7 @@ import { configApply, configShow } from './commands/config.js';
 import { report } from './commands/report.js';
 import { verdictsList, verdictsShow } from './commands/verdicts.js';
 import { type CliIo, type Context, str } from './context.js';
+import { verdictCommand, verdictCommandOptions, verdictCommandsUsage } from './verdictCommands.js';
 
 export type { CliIo } from './context.js';
 
@@ -23,6 +24,7 @@ Commands:
   report [--from <iso>] [--to <iso>] [--html <file>] [--all]
                                     counts, trend, top failures by reason, threats, unmapped domains
                                     (default: last 24 h; every failed recipient with --all)
+${verdictCommandsUsage}
   dlq list [--queue <name>]         dead-lettered messages with their reasons
   dlq replay [--queue <name>] [<messageId>...]
                                     put dead letters back on their queue (all of them without ids)
@@ -42,7 +44,18 @@ interface Parsed {
   flags: Map<string, string | true>;
 }
 
-const valued = new Set(['url', 'key', 'from', 'to', 'html', 'queue', 'timeout', 'status', 'limit']);
+const valued = new Set([
+  'url',
+  'key',
+  'from',
+  'to',
+  'html',
+  'queue',
+  'timeout',
+  'status',
+  'limit',
+  ...verdictCommandOptions.valued,
+]);
 
 function parse(argv: string[]): Parsed {
   const positional: string[] = [];
@@ -58,7 +71,10 @@ function parse(argv: string[]): Parsed {
       const value = inline ?? argv[++i];
       if (value === undefined) throw new CliError(`--${name} needs a value.`, exitCodes.usage);
       flags.set(name, value);
-    } else if (['json', 'help', 'dry-run', 'no-wait', 'all'].includes(name)) flags.set(name, true);
+    } else if (
+      ['json', 'help', 'dry-run', 'no-wait', 'all', ...verdictCommandOptions.switches].includes(name)
+    )
+      flags.set(name, true);
     else throw new CliError(`Unknown option --${name}.`, exitCodes.usage);
   }
   return { positional, flags };
@@ -92,6 +108,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const ctx: Context = { api, io, flags, json: flags.has('json'), all: flags.has('all') };
   const [group, command, ...args] = positional;
   try {
+    const handled = await verdictCommand(ctx, group, command, args);
+    if (handled !== undefined) return handled;
     switch (`${group} ${command ?? ''}`.trim()) {
       case 'config apply':
         return await configApply(ctx, args);

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 
 import { applyConfiguration, conflictMessage, parseIfMatch } from '../shared/app/applyConfiguration.js';
 import { readConfiguration } from '../shared/app/readConfiguration.js';
+import { callerOf } from '../shared/audit/caller.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ensureError } from '../shared/errors.js';
@@ -13,6 +14,7 @@ const withETag = (response: HttpResponseInit, version: string): HttpResponseInit
   ...response,
   headers: { ...(response.headers as Record<string, string>), etag: `"${version}"` },
 });
+const noConfig = 'No configuration has been applied yet; PUT one to /api/config.';
 
 /** GET /api/config (admin) — the applied document and its version (also the ETag); secrets only as references. */
 export async function getConfig(
@@ -20,12 +22,7 @@ export async function getConfig(
   _context: InvocationContext,
 ): Promise<HttpResponseInit> {
   const stored = await readConfiguration({ configStore: getServices().configStore });
-  if (!stored)
-    return errorResponse(
-      404,
-      'ConfigNotFound',
-      'No configuration has been applied yet; PUT one to /api/config.',
-    );
+  if (!stored) return errorResponse(404, 'ConfigNotFound', noConfig);
   const { version, updatedAt, document } = stored;
   return withETag(jsonResponse(200, { version, updatedAt, document }), version);
 }
@@ -45,12 +42,20 @@ export async function putConfig(request: HttpRequest, context: InvocationContext
   } catch (error) {
     return errorResponse(400, 'InvalidJson', `The body is not valid JSON: ${ensureError(error).message}`);
   }
-  const { configStore, settings } = getServices();
+  const { configStore, settings, audit } = getServices();
   const condition = parseIfMatch(request.headers.get('if-match'));
   const dryRun = request.query.get('dryRun') === 'true';
   const result = await applyConfiguration(
     { body, condition, dryRun },
-    { configStore, runtime: settings.CLAWBACK_RUNTIME },
+    {
+      configStore,
+      runtime: settings.CLAWBACK_RUNTIME,
+      audit: {
+        log: audit,
+        who: callerOf(request.headers, settings.CLAWBACK_RUNTIME),
+        warn: (line) => context.warn(line),
+      },
+    },
   );
   if (result.kind === 'invalid') {
     const n = result.problems.length;
@@ -60,16 +65,11 @@ export async function putConfig(request: HttpRequest, context: InvocationContext
   if (result.kind === 'conflict')
     return errorResponse(412, 'VersionMismatch', conflictMessage(result.currentVersion));
   const { version, previousVersion, changed } = result;
+  const summary = { version, previousVersion, changed };
   if (result.kind === 'planned')
-    return jsonResponse(200, {
-      version,
-      previousVersion,
-      changed,
-      applied: false,
-      document: result.document,
-    });
+    return jsonResponse(200, { ...summary, applied: false, document: result.document });
   if (changed) context.log(`configuration version ${version} applied (was ${previousVersion ?? 'none'})`);
-  return withETag(jsonResponse(200, { version, previousVersion, changed, applied: true }), version);
+  return withETag(jsonResponse(200, { ...summary, applied: true }), version);
 }
 
 app.http('getConfig', { ...routes.getConfig, methods: [...routes.getConfig.methods], handler: getConfig });

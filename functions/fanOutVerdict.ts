@@ -1,5 +1,6 @@
 import { app, type InvocationContext } from '@azure/functions';
 
+import { applyApprovalGate } from '../shared/app/approval.js';
 import { queues, serviceBusConnection } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { ClawbackError } from '../shared/errors.js';
@@ -44,6 +45,7 @@ export async function fanOutVerdict(message: unknown, context: InvocationContext
     batchSize: services.settings.CLAWBACK_FANOUT_BATCH_SIZE,
     checkDelayMs,
     log,
+    gate: (m, d, o) => applyApprovalGate(m, d, { store, config: stored.document, audit: services.audit }, o),
   });
 }
 

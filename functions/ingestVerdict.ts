@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 import { acceptVerdictRequest } from '../shared/app/acceptVerdicts.js';
+import { callerOf } from '../shared/audit/caller.js';
 import { routes } from '../shared/bindings.js';
 import { getServices } from '../shared/composition.js';
 import { errorResponse, jsonResponse, readJsonBody, urlFor } from '../shared/http/responses.js';
@@ -13,6 +14,7 @@ export async function ingestVerdict(
 ): Promise<HttpResponseInit> {
   const read = await readJsonBody(request, 'verdicts');
   if ('response' in read) return read.response;
+  const services = getServices();
   const outcome = await acceptVerdictRequest(
     {
       body: read.body,
@@ -20,7 +22,14 @@ export async function ingestVerdict(
       format: request.query.get('format'),
       signature: request.headers.get(signatureHeader),
     },
-    getServices(),
+    {
+      ...services,
+      audit: {
+        log: services.audit,
+        who: callerOf(request.headers, services.settings.CLAWBACK_RUNTIME),
+        warn: (line) => context.warn(line),
+      },
+    },
   );
   switch (outcome.kind) {
     case 'invalid':

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 
+import { localKeyName, localKeyNameHeader } from '../shared/audit/caller.js';
 import { type Chaos, chaosResultStore, parseChaos } from '../shared/chaos/chaos.js';
 import { buildServices, type Services, useServices } from '../shared/composition.js';
 import { configDocumentSchema } from '../shared/config/document.js';
@@ -306,6 +307,13 @@ export async function startLocalRuntime(
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      // The audit trail names the key a request presented (Azure's host does not tell the worker).
+      delete headers[localKeyNameHeader];
+      const keyName = localKeyName(
+        headers['x-functions-key'] ?? url.searchParams.get('code'),
+        process.env.CLAWBACK_LOCAL_KEYS,
+      );
+      if (keyName) headers[localKeyNameHeader] = keyName;
       const request = new HttpRequest({
         method: req.method ?? 'GET',
         url: url.toString(),

@@ -23,6 +23,9 @@ export const routes = {
   report: { route: 'report', methods: ['GET'], authLevel: 'function' },
   listDeadLetters: { route: 'deadletters', methods: ['GET'], authLevel: 'admin' },
   replayDeadLetters: { route: 'deadletters/replay', methods: ['POST'], authLevel: 'admin' },
+  approveVerdict: { route: 'verdicts/{id}/approve', methods: ['POST'], authLevel: 'admin' },
+  rejectVerdict: { route: 'verdicts/{id}/reject', methods: ['POST'], authLevel: 'admin' },
+  undoVerdict: { route: 'verdicts/{id}/undo', methods: ['POST'], authLevel: 'admin' },
 } as const;
 
 /** Service Bus redelivers a message this many times before dead-lettering it (matches infra). */
@@ -38,9 +41,18 @@ export const tables = {
   config: 'Configuration',
   /** One row per pull connector: the last window fully read, and its last error. */
   sourceCursors: 'SourceCursors',
+  /** Append-only: who decided or changed what (issue 13). */
+  audit: 'Audit',
 } as const;
 
-/** The timer that runs every due pull connector (SPEC §9); each source's own interval is kept in its cursor. */
+/**
+ * Timers (NCRONTAB, six fields): the one that runs every due pull connector (SPEC §9; each source's
+ * own interval is kept in its cursor), and issue 13's retention and approval expiry.
+ */
 export const timers = {
   pullSources: { schedule: '0 * * * * *' },
+  /** Deletes audit, ledger and cursor rows older than `settings.retentionDays`. */
+  retention: { schedule: '0 17 3 * * *' },
+  /** Rejects verdicts whose approval window (`settings.approvalHours`) has passed. */
+  approvalExpiry: { schedule: '0 */10 * * * *' },
 } as const;

@@ -1,6 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient } from '@azure/core-rest-pipeline';
 
+import { auditingFactory } from './audit/auditingBackend.js';
+import { TableAuditLog } from './audit/tableAuditLog.js';
 import type { Chaos } from './chaos/chaos.js';
 import type { ConfigDocument, Profile } from './config/document.js';
 import { type AppSettings, loadSettings } from './config/settings.js';
@@ -10,6 +12,7 @@ import { hasDeadLetterStore, InMemoryDeadLetters } from './deadletters/inMemoryD
 import { ClawbackError } from './errors.js';
 import { lazyCredential, lazyDeadLetters, lazyQueue, lazySecrets } from './lazyClients.js';
 import { createMailBackendFactory } from './mail/factory.js';
+import type { AuditLog, RetentionStore } from './ports/audit.js';
 import type { ConfigStore } from './ports/config.js';
 import type { CursorStore } from './ports/cursors.js';
 import type { DeadLetterQueue } from './ports/deadLetters.js';
@@ -34,6 +37,9 @@ export interface Services {
   identityHttpClient?: HttpClient | undefined;
   /** The backend for a profile, cached per profile so credentials and token caches are reused. */
   backendFor(profile: Profile, config: ConfigDocument): MailBackend;
+  /** The `Audit` trail; optional so services assembled by hand (tests) may go without. */
+  audit?: AuditLog;
+  retention?: RetentionStore;
   /** Fault injection, set only by the local runtime when CLAWBACK_CHAOS asks for it. */
   chaos?: Chaos | undefined;
   /** How long a remediation holds its row's lease (default 5 minutes); the local runtime shortens it. */
@@ -96,7 +102,10 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
         ttlSeconds: settings.CLAWBACK_SECRET_CACHE_SECONDS,
       }),
     });
-  const backendFor = overrides.backendFor ?? createMailBackendFactory({ secrets });
+  const auditLog = new TableAuditLog(connection);
+  const audit = overrides.audit ?? auditLog;
+  // Every mailbox action is audited by a decorator, so the remediation flow stays unaware of it.
+  const backendFor = auditingFactory(overrides.backendFor ?? createMailBackendFactory({ secrets }), audit);
   return {
     settings,
     store: overrides.store ?? new TableResultStore(connection),
@@ -131,6 +140,8 @@ export function buildServices(settings: AppSettings, overrides: Partial<Services
               credential,
             });
           })),
+    audit,
+    retention: overrides.retention ?? auditLog,
   };
 }
 

@@ -43,6 +43,7 @@ var tableNames = [
   'VerdictEvents'
   'RemediatedCopies'
   'Configuration'
+  'Audit'
   'SourceCursors'
 ]
 

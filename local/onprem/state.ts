@@ -85,6 +85,8 @@ export abstract class EwsMailboxStore {
       sender?: string;
       receivedAt?: string;
       isRead?: boolean;
+      /** Raw RFC 822 text (headers such as References, To, Cc; attachments); generated when absent. */
+      mime?: string;
     },
   ): string {
     const owner = mailbox.toLowerCase();
@@ -116,7 +118,7 @@ export abstract class EwsMailboxStore {
       sender,
       receivedAt,
       isRead: message.isRead ?? false,
-      mime,
+      mime: message.mime ?? mime,
       extended: new Map(),
     });
     return id;

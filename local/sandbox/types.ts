@@ -11,6 +11,12 @@ export interface SandboxMessage {
   folder?: string;
   /** Raw RFC 822 text served by `$value`; generated from the other fields when absent. */
   mime?: string;
+  /** Default: the mailbox itself. A message seeded into Sent Items lists whom it went to. */
+  toRecipients?: string[];
+  /** Served only when `$select` names `internetMessageHeaders` (e.g. References, In-Reply-To). */
+  internetMessageHeaders?: { name: string; value: string }[];
+  /** File attachments, served by `/messages/{id}/attachments`. */
+  attachments?: { name: string; contentBase64: string }[];
 }
 
 export interface SandboxMailbox {

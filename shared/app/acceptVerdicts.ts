@@ -1,5 +1,7 @@
+import { auditAfter } from '../audit/events.js';
 import type { SecretRef } from '../config/document.js';
 import { ensureError, type ValidationError } from '../errors.js';
+import type { AuditLog } from '../ports/audit.js';
 import type { ConfigStore } from '../ports/config.js';
 import type { QueueSender } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
@@ -14,6 +16,8 @@ export interface AcceptVerdictsDeps {
   configStore: ConfigStore;
   secrets: SecretSource;
   now?: () => Date;
+  /** Issue 13: each newly accepted verdict is audited as accepted from `who`; a failed audit write only warns. */
+  audit?: { log: AuditLog | undefined; who: string; warn: (line: string) => void };
 }
 
 export interface VerdictRequest {
@@ -154,10 +158,34 @@ export async function acceptVerdictRequest(
     return { kind: 'accepted', isArray: true, verdicts: [], notes: parsed.notes };
   const refused = await authorize(request, parsed.changes, deps);
   if (refused) return refused;
+  let verdicts: AcceptedVerdict[];
   try {
-    const verdicts = await batcherFor(deps).accept(parsed.changes);
-    return { kind: 'accepted', isArray: parsed.isArray, verdicts, notes: parsed.notes };
+    verdicts = await batcherFor(deps).accept(parsed.changes);
   } catch (error) {
     return { kind: 'queueUnavailable', cause: ensureError(error) };
   }
+  if (deps.audit) await auditAccepted(parsed.changes, verdicts, deps.audit);
+  return { kind: 'accepted', isArray: parsed.isArray, verdicts, notes: parsed.notes };
+}
+
+/** Issue 13: one `accepted` audit row per verdict this request created (a repeat adds none). */
+function auditAccepted(
+  changes: VerdictChange[],
+  verdicts: AcceptedVerdict[],
+  audit: NonNullable<AcceptVerdictsDeps['audit']>,
+): Promise<void> {
+  const entries = verdicts.flatMap((a, i) => {
+    const change = changes[i];
+    return a.created && change
+      ? [
+          {
+            who: audit.who,
+            what: 'accepted' as const,
+            verdictId: a.verdictId,
+            detail: `${change.verdict} from ${change.source}, event ${change.eventId}`,
+          },
+        ]
+      : [];
+  });
+  return auditAfter(audit.log, entries, audit.warn);
 }

@@ -1,6 +1,8 @@
+import { auditAfter } from '../audit/events.js';
 import { isConfigVersionConflict } from '../config/conflict.js';
 import { type ConfigDocument, type ConfigProblem, validateConfigDocument } from '../config/document.js';
 import { configVersion } from '../config/tableConfigStore.js';
+import type { AuditLog } from '../ports/audit.js';
 import type { ConfigStore } from '../ports/config.js';
 
 /** `If-Match` as RFC 9110 §13.1.1 reads it: any current document (`*`) or one of these versions. */
@@ -59,7 +61,12 @@ function precondition(
  */
 export async function applyConfiguration(
   input: { body: unknown; condition: VersionCondition; dryRun: boolean },
-  deps: { configStore: ConfigStore; runtime: 'azure' | 'local' },
+  deps: {
+    configStore: ConfigStore;
+    runtime: 'azure' | 'local';
+    /** Issue 13: a changed document is audited as applied by `who`; a failed audit write only warns. */
+    audit?: { log: AuditLog | undefined; who: string; warn: (line: string) => void };
+  },
 ): Promise<ApplyConfigurationResult> {
   const validation = validateConfigDocument(input.body, { runtime: deps.runtime });
   if (!validation.ok) return { kind: 'invalid', problems: validation.problems };
@@ -74,7 +81,20 @@ export async function applyConfiguration(
   }
   try {
     const version = await deps.configStore.put(document, checked.expected);
-    return { kind: 'applied', version, previousVersion, changed: previousVersion !== version, document };
+    const changed = previousVersion !== version;
+    if (changed && deps.audit)
+      await auditAfter(
+        deps.audit.log,
+        [
+          {
+            who: deps.audit.who,
+            what: 'configurationApplied',
+            detail: `configuration version ${version} applied (was ${previousVersion ?? 'none'})`,
+          },
+        ],
+        deps.audit.warn,
+      );
+    return { kind: 'applied', version, previousVersion, changed, document };
   } catch (error) {
     if (isConfigVersionConflict(error)) return { kind: 'conflict', currentVersion: error.currentVersion };
     throw error;

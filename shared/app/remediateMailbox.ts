@@ -7,7 +7,7 @@ import type { CallOptions, MailBackend } from '../ports/mail.js';
 import type { OutgoingMessage } from '../ports/queue.js';
 import type { ResultStore } from '../ports/results.js';
 import type { CrashPoint } from '../remediation/record.js';
-import { remediate, type RemediateResult } from '../remediation/remediate.js';
+import { remediate, type RemediateDeps, type RemediateResult } from '../remediation/remediate.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 
 export interface RemediateMailboxDeps {
@@ -21,6 +21,8 @@ export interface RemediateMailboxDeps {
   leaseMs?: number | undefined;
   crash?: ((point: CrashPoint) => void) | undefined;
   now?: () => Date;
+  /** Issue 13: remediates the forwards and replies of a removed copy. */
+  followForwards?: RemediateDeps['followForwards'];
 }
 
 /** The queue delivery as the trigger saw it. */
@@ -78,6 +80,7 @@ export async function remediateMailbox(
       ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}),
       ...(deps.crash ? { crash: deps.crash } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.followForwards ? { followForwards: deps.followForwards } : {}),
     });
     if (result.kind === 'deferred') {
       // Deliveries deferred to the same lease share one id, so the queue keeps one of them.

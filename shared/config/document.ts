@@ -17,6 +17,9 @@ export const configLimits = {
   sources: { max: 50 },
   nameLength: { max: 63 },
   sourceNameLength: { max: 64 },
+  approvalHours: { min: 1, max: 720 },
+  retentionDays: { min: 1, max: 3650 },
+  approvalAbove: { min: 0, max: 1_000_000 },
 } as const;
 
 /** The catch-all key of `domains`: recipients whose domain has no mapping of its own. */
@@ -76,6 +79,7 @@ export const graphProfileSchema = z
     folderPerRecipient: z.boolean().default(true),
     searchRecoverableItems: z.boolean().default(false),
     fallbackSearch: z.boolean().default(false),
+    followForwards: z.boolean().default(false),
     /** An extra CA for a TLS-inspecting proxy or a sovereign endpoint, trusted besides Node's own. */
     trustedCa: secretRefSchema.optional(),
   })
@@ -101,6 +105,7 @@ export const ewsProfileSchema = z
     fallbackSearch: z.boolean().default(false),
     quarantineHeader: z.string().min(1).default('X-Clawback-Quarantined'),
     restoreHeader: z.string().min(1).default('X-Clawback-Restored'),
+    followForwards: z.boolean().default(false),
   })
   .strict();
 export type EwsProfile = z.infer<typeof ewsProfileSchema>;
@@ -129,6 +134,20 @@ const settingsSchema = z
       .max(configLimits.ewsTimeoutSeconds.max)
       .default(30),
     mode: z.enum(modes).default('enforce'),
+    /** How long a verdict waits for approval before it expires as rejected. */
+    approvalHours: z
+      .number()
+      .int()
+      .min(configLimits.approvalHours.min)
+      .max(configLimits.approvalHours.max)
+      .default(24),
+    /** Audit, ledger and cursor rows older than this many days are deleted. */
+    retentionDays: z
+      .number()
+      .int()
+      .min(configLimits.retentionDays.min)
+      .max(configLimits.retentionDays.max)
+      .default(90),
     /** Every verdict must be signed by a source declared in `sources` (SPEC §2). */
     requireSignature: z.boolean().default(false),
   })
@@ -148,7 +167,18 @@ const chainSchema = z
   .strict();
 
 const policySchema = z
-  .object({ verdict: z.enum(verdictValues), action: z.enum(actionNames), mode: z.enum(modes).optional() })
+  .object({
+    verdict: z.enum(verdictValues),
+    action: z.enum(actionNames),
+    mode: z.enum(modes).optional(),
+    /** More recipients than this: simulate first and wait for an admin's approval. */
+    approvalAbove: z
+      .number()
+      .int()
+      .min(configLimits.approvalAbove.min)
+      .max(configLimits.approvalAbove.max)
+      .optional(),
+  })
   .strict();
 
 /** A platform Clawback polls itself (SPEC §9); `baseUrl` may point at a local fake over loopback http. */

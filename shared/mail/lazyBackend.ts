@@ -2,6 +2,8 @@ import type {
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
+  DerivedMessage,
+  DerivedSearch,
   FindCriteria,
   FindResult,
   MailBackend,
@@ -66,6 +68,16 @@ export function lazyBackend(
     expandRecipient: async (address: string, options?: CallOptions): Promise<RecipientExpansion> => {
       const real = await get();
       return real.expandRecipient ? real.expandRecipient(address, options) : missing('expandRecipient');
+    },
+    findDerivedMessages: async (
+      mailbox: string,
+      original: DerivedSearch,
+      options?: CallOptions,
+    ): Promise<DerivedMessage[]> => {
+      const real = await get();
+      return real.findDerivedMessages
+        ? real.findDerivedMessages(mailbox, original, options)
+        : missing('findDerivedMessages');
     },
   };
   if (parallel)

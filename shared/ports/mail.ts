@@ -15,6 +15,8 @@ export interface MailItem {
   /** Well-known name or display name of that folder, for the operator. */
   folderName?: string | undefined;
   isRead?: boolean | undefined;
+  /** When the copy reached the mailbox (Graph `receivedDateTime`, EWS `DateTimeReceived`). */
+  deliveredAt?: string | undefined;
 }
 
 /** How to find the copies: by message id, or (fallback) by sender + subject + received time. */
@@ -109,6 +111,35 @@ export interface MailBackend {
    * member mailboxes (nested groups flattened, every page read).
    */
   expandRecipient?(address: string, options?: CallOptions): Promise<RecipientExpansion>;
+  /**
+   * The messages in the mailbox's Sent Items that forwarded or replied to `original` (its message id
+   * in `References` / `In-Reply-To`, or an attachment with the same SHA-256), sent after it arrived.
+   * At most `original.limit` messages.
+   */
+  findDerivedMessages?(
+    mailbox: string,
+    original: DerivedSearch,
+    options?: CallOptions,
+  ): Promise<DerivedMessage[]>;
+}
+
+/** What identifies a remediated copy's descendants in its recipient's Sent Items. */
+export interface DerivedSearch {
+  internetMessageId: string;
+  /** Only messages sent after this were derived from the copy. */
+  deliveredAt?: string | undefined;
+  /** The threat's attachment hash, when the verdict names one. */
+  sha256?: string | undefined;
+  limit: number;
+}
+
+/** A forward or reply found in Sent Items, and everyone it went to. */
+export interface DerivedMessage {
+  internetMessageId: string;
+  sentAt?: string | undefined;
+  /** To, Cc and Bcc, lower case. */
+  recipients: string[];
+  matchedBy: 'references' | 'attachment';
 }
 
 /** What an earlier, reversible remediation of the same copy recorded. */

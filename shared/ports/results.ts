@@ -62,7 +62,11 @@ export interface VerdictRecord extends StatusCounts {
   done: number;
   receivedAt: string;
   completedAt?: string | undefined;
+  /** Who approved (or rejected, or asked for the undo of) the verdict: `key:<name>` or an Entra identity. */
   approvedBy?: string | undefined;
+  /** Issue 13: the policy's `approvalAbove` when the gate held the verdict (simulated first, then awaits approval). */
+  approvalAbove?: number | undefined;
+  /** Median of the rows' `ExposureSeconds`, set when the verdict completes. */
   medianExposureSeconds?: number | undefined;
 }
 
@@ -84,7 +88,9 @@ export interface RemediationRecord {
   sha256?: string | undefined;
   filename?: string | undefined;
   url?: string | undefined;
+  /** When the copy reached the mailbox (the mailbox's own received time). */
   deliveredAt?: string | undefined;
+  /** Seconds from delivery to removal, for a copy Clawback removed. */
   exposureSeconds?: number | undefined;
   /** A copy found by following a forward: the original recipient and message id. */
   derivedFrom?: string | undefined;
@@ -98,6 +104,12 @@ export interface RemediationRecord {
    * owner reads it to find the effect instead of repeating it.
    */
   intent?: string | undefined;
+}
+
+/** What the completion check reads of each row. */
+export interface RowOutcome {
+  status: RemediationStatus;
+  exposureSeconds?: number | undefined;
 }
 
 export interface Versioned<T> {
@@ -190,12 +202,15 @@ export interface RemediationRows {
     page: PageRequest,
     options?: CallOptions,
   ): Promise<Page<RemediationRecord>>;
-  /** Only the `Status` column of a page of the verdict's rows, in RowKey order: what counting needs. */
-  listRemediationStatuses(
+  /**
+   * Only the `Status` and `ExposureSeconds` columns of a page of the verdict's rows, in RowKey order:
+   * what counting (and the verdict's median exposure) needs.
+   */
+  listRemediationOutcomes(
     verdictId: string,
     page: PageRequest,
     options?: CallOptions,
-  ): Promise<Page<RemediationStatus>>;
+  ): Promise<Page<RowOutcome>>;
 }
 
 /** `RemediatedCopies`: what a clean verdict restores. */

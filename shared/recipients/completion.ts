@@ -8,9 +8,11 @@ import {
   isTerminal,
   type RemediationRows,
   type StatusCounts,
+  type VerdictRecord,
   type Verdicts,
   type VerdictStatus,
 } from '../ports/results.js';
+import { median } from '../remediation/exposure.js';
 
 /**
  * A `verdicts` queue message asking whether a fanned-out verdict is finished. Rows are the source of
@@ -32,7 +34,7 @@ export type CompletionCheck = z.infer<typeof completionCheckSchema>;
 
 export interface CompletionDeps {
   verdicts: Pick<Verdicts, 'readVerdict' | 'updateVerdict'>;
-  rows: Pick<RemediationRows, 'listRemediationStatuses'>;
+  rows: Pick<RemediationRows, 'listRemediationOutcomes'>;
   queue: QueueSender;
   /** Delay of the first check; later ones follow the pace of the rows, up to 32 times this. */
   firstDelayMs: number;
@@ -53,21 +55,24 @@ export interface Tally {
   rows: number;
   open: number;
   counts: StatusCounts;
+  /** Issue 13: each removed copy's `ExposureSeconds`, for the verdict's median. */
+  exposures: number[];
 }
 
-/** Counts a verdict's rows by status, page by page, reading only the `Status` column. */
+/** Counts a verdict's rows by status, page by page, reading only the `Status` and `ExposureSeconds` columns. */
 export async function tallyRows(
   rows: CompletionDeps['rows'],
   verdictId: string,
   pageSize: number,
   options?: CallOptions,
 ): Promise<Tally> {
-  const tally: Tally = { rows: 0, open: 0, counts: emptyCounts() };
+  const tally: Tally = { rows: 0, open: 0, counts: emptyCounts(), exposures: [] };
   let continuationToken: string | undefined;
   do {
-    const page = await rows.listRemediationStatuses(verdictId, { pageSize, continuationToken }, options);
-    for (const status of page.items) {
+    const page = await rows.listRemediationOutcomes(verdictId, { pageSize, continuationToken }, options);
+    for (const { status, exposureSeconds } of page.items) {
       tally.rows += 1;
+      if (exposureSeconds !== undefined) tally.exposures.push(exposureSeconds);
       if (isTerminal(status)) tally.counts[status] += 1;
       else tally.open += 1;
     }
@@ -76,20 +81,31 @@ export async function tallyRows(
   return tally;
 }
 
-/** What a verdict whose rows are all terminal becomes. */
-export function completedStatus(counts: StatusCounts): VerdictStatus {
+/**
+ * What a verdict whose rows are all terminal becomes. A verdict the approval gate held (issue 13:
+ * `approvalAbove`, simulated first) and nobody approved yet waits for an admin instead of completing.
+ */
+export function completedStatus(
+  counts: StatusCounts,
+  verdict: Pick<VerdictRecord, 'approvalAbove' | 'approvedBy'>,
+): VerdictStatus {
+  if (verdict.approvalAbove !== undefined && verdict.approvedBy === undefined) return 'awaitingApproval';
   return counts.failed + counts.partiallyRestored > 0 ? 'completedWithFailures' : 'completed';
 }
 
-/** The first check of a verdict, sent by fan-out once every row is written. */
+/**
+ * The first check of a verdict, sent by fan-out once every row is written. An approval (issue 13)
+ * starts a second chain at a `round` the first never reached, so duplicate detection keeps it.
+ */
 export function firstCheck(
   verdictId: string,
   deps: Pick<CompletionDeps, 'queue' | 'firstDelayMs' | 'now'>,
   options?: CallOptions,
+  round = 0,
 ): Promise<void> {
   const now = deps.now?.() ?? new Date();
   return sendCheck(
-    { kind: 'completionCheck', verdictId, round: 0 },
+    { kind: 'completionCheck', verdictId, round },
     new Date(now.getTime() + deps.firstDelayMs),
     deps.queue,
     options,
@@ -123,7 +139,7 @@ const stalledCapMs = 3_600_000;
  */
 export function nextRound(
   check: CompletionCheck,
-  tally: Tally,
+  tally: Pick<Tally, 'rows' | 'open'>,
   nowMs: number,
   firstDelayMs: number,
 ): { delayMs: number; stalled: number } {
@@ -167,9 +183,17 @@ export async function checkCompletion(
     stable = again.open === 0 && again.rows === tally.rows;
   }
   if (stable) {
-    const status = completedStatus(tally.counts);
+    const status = completedStatus(tally.counts, read.value);
+    const medianExposureSeconds = median(tally.exposures);
     const completed = await deps.verdicts.updateVerdict(
-      { verdictId, status, recipients: tally.rows, ...tally.counts, completedAt: now().toISOString() },
+      {
+        verdictId,
+        status,
+        recipients: tally.rows,
+        ...tally.counts,
+        ...(medianExposureSeconds === undefined ? {} : { medianExposureSeconds }),
+        ...(status === 'awaitingApproval' ? {} : { completedAt: now().toISOString() }),
+      },
       read.etag,
       options,
     );

@@ -11,7 +11,7 @@ import type {
   VerdictRecord,
   Verdicts,
 } from '../ports/results.js';
-import { decideAction } from '../remediation/policy.js';
+import { decideAction, type Decision } from '../remediation/policy.js';
 import { remediationRowKey, threatKey } from '../verdicts/ids.js';
 import type { RemediationMessage, VerdictMessage } from '../verdicts/messages.js';
 import { acceptedVerdictRecord } from '../verdicts/record.js';
@@ -32,6 +32,12 @@ export interface FanOutDeps {
   checkDelayMs: number;
   now?: () => Date;
   log?: (line: string) => void;
+  /** Issue 13: the approval gate (simulate first above `approvalAbove`) and the policy decision's audit row. */
+  gate?: (
+    message: VerdictMessage,
+    decision: Decision,
+    options?: CallOptions,
+  ) => Promise<Decision & { verdictPatch?: Partial<VerdictRecord> }>;
 }
 
 export interface FanOutResult {
@@ -161,10 +167,15 @@ export async function fanOut(
 ): Promise<FanOutResult> {
   const log = deps.log ?? (() => undefined);
   const { change, verdictId } = message;
-  const decision = decideAction(deps.config, change);
-  const base = acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision);
+  const policyDecision = decideAction(deps.config, change);
+  const decision = deps.gate ? await deps.gate(message, policyDecision, options) : policyDecision;
+  const gatePatch = ('verdictPatch' in decision ? decision.verdictPatch : undefined) ?? {};
+  const base = { ...acceptedVerdictRecord(verdictId, change, message.acceptedAt, decision), ...gatePatch };
   if (!(await deps.verdicts.createVerdict(base, options))) {
-    await deps.verdicts.mergeVerdict({ verdictId, action: decision.action, mode: decision.mode }, options);
+    await deps.verdicts.mergeVerdict(
+      { verdictId, action: decision.action, mode: decision.mode, ...gatePatch },
+      options,
+    );
   }
   if (decision.note) log(`verdict ${verdictId}: ${decision.note}`);
 
@@ -205,8 +216,9 @@ export async function fanOut(
 /**
  * `accepted → fannedOut` with the number of rows, once: a redelivered fan-out leaves a verdict that
  * moved on as it is. Without rows there is nothing to wait for, and the verdict ends at once.
+ * Exported for undo (issue 13), which writes its own rows and then fans out the same way.
  */
-async function markFannedOut(
+export async function markFannedOut(
   verdictId: string,
   rows: number,
   action: ActionName,
@@ -221,7 +233,13 @@ async function markFannedOut(
   if (read.value.status !== 'accepted') return read.value;
   const next: Partial<VerdictRecord> & { verdictId: string } =
     rows > 0
-      ? { verdictId, status: 'fannedOut', recipients: rows, ...(note === undefined ? {} : { note }) }
+      ? {
+          verdictId,
+          status: 'fannedOut',
+          // Rows a worker added meanwhile (group members, follow forwards) are never counted away.
+          recipients: Math.max(rows, read.value.recipients),
+          ...(note === undefined ? {} : { note }),
+        }
       : action === 'restore'
         ? {
             verdictId,

@@ -2,6 +2,7 @@ import type { Profile } from '../config/document.js';
 import type { ActionOutcome, CallOptions, MailBackend, MailItem } from '../ports/mail.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
 import type { ActionName } from '../verdicts/schema.js';
+import { exposureOf } from './exposure.js';
 import { type Lease, recordIntent } from './lease.js';
 import { type Outcome, type RecordDeps, withStorageRetries } from './record.js';
 
@@ -83,6 +84,7 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
       fields: {
         ...who,
         reason: undefined,
+        ...exposureOf(items, message.action, 'simulated', deps.now()),
         originalFolder: list(items.map((i) => i.folderName ?? i.folderId)),
         detail: `Would apply ${message.action} to ${items.length} ${plural(items.length)}${via}; simulate mode changed nothing.`,
       },
@@ -142,7 +144,14 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
     (notes ? ` ${notes}` : '');
   return {
     status,
-    fields: { ...who, originalFolder: shownFolder, quarantineLocation, detail, reason: undefined },
+    fields: {
+      ...who,
+      ...exposureOf(items, message.action, status, deps.now()),
+      originalFolder: shownFolder,
+      quarantineLocation,
+      detail,
+      reason: undefined,
+    },
     copy:
       status === 'succeeded' && changesTheCopy.has(message.action)
         ? remediatedCopy(ctx, items, originalFolder, quarantineLocation)

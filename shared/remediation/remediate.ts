@@ -41,6 +41,17 @@ export interface RemediateDeps {
   leaseMs?: number;
   /** Fault injection (local chaos runs): throws a simulated crash at the named point. */
   crash?: (point: CrashPoint) => void;
+  /** Issue 13: remediates the forwards and replies of a removed copy; returns how many rows it added. */
+  followForwards?: (copy: RemovedCopy, options?: CallOptions) => Promise<number>;
+}
+
+/** Issue 13: a copy this row removed, as follow forwards needs it. */
+export interface RemovedCopy {
+  message: RemediationMessage;
+  profile: Profile;
+  backend: MailBackend;
+  /** The earliest copy's arrival in the mailbox: forwards were sent after it. */
+  deliveredAt?: string | undefined;
 }
 
 export type RemediateResult =
@@ -140,6 +151,10 @@ async function remediateLeased(
             options: options ?? {},
           })
         : await actOnCopies({ message, lease, profile, backend, deps: record, options: options ?? {} });
+      // Issue 13: derived rows are written before this row turns terminal, so the completion check
+      // cannot complete the verdict ahead of them.
+      if (outcome && !previous && deps.followForwards)
+        outcome = await withForwards(outcome, { message, profile, backend }, deps.followForwards, mailbox);
     } catch (caught) {
       // A call cut off by the lease's end is no verdict on the mailbox: the delivery is rescheduled.
       if (isSimulatedCrash(caught) || isStorageStepError(caught) || lease.signal.aborted) throw caught;
@@ -190,4 +205,21 @@ async function remediateLeased(
       detail: `No profile of the chain "${route.target}" has a mailbox for ${message.recipient}${lastMailboxError ? ` (last: ${lastMailboxError.detail})` : ''}.`,
     },
   });
+}
+
+/** Issue 13: follows the forwards of a copy the row removed, and says so in the row's detail. */
+async function withForwards(
+  outcome: Outcome,
+  copy: Omit<RemovedCopy, 'deliveredAt'>,
+  follow: NonNullable<RemediateDeps['followForwards']>,
+  options: CallOptions,
+): Promise<Outcome> {
+  if (outcome.status !== 'succeeded' && outcome.status !== 'alreadyRemediated') return outcome;
+  const derived = await follow({ ...copy, deliveredAt: outcome.fields.deliveredAt }, options);
+  if (derived === 0) return outcome;
+  const note = `Followed forwards and replies: ${derived} derived ${derived === 1 ? 'copy' : 'copies'} queued.`;
+  return {
+    ...outcome,
+    fields: { ...outcome.fields, detail: `${outcome.fields.detail ?? ''} ${note}`.trim() },
+  };
 }

@@ -1,5 +1,7 @@
+import { renderExposureHtml } from './exposure.js';
 import type { Counts, Report } from './report.js';
 import { outcomeOrder } from './report.js';
+import { renderWaitingHtml } from './waiting.js';
 
 const colours: Record<string, string> = {
   succeeded: '#2e7d32',
@@ -126,6 +128,7 @@ details{margin-top:8px}summary{cursor:pointer}
 ${report.truncated ? '<p class="warn">More verdicts fell in this range than one report reads; narrow the range to see them all.</p>' : ''}
 ${chart(report)}
 ${trend(report)}
+${renderWaitingHtml(report.waiting)}${renderExposureHtml(report.exposure)}
 ${table('By status', report.totals.byStatus)}${table('By reason', report.totals.byReason)}${table('By action', report.totals.byAction)}${table('By profile', report.totals.byProfile)}
 <section class="wide"><h2>Threats</h2><table><thead><tr><th>SHA-256 / URL</th><th>File names</th><th>Verdicts</th><th>Copies</th></tr></thead><tbody>${threats || '<tr><td colspan="4">none</td></tr>'}</tbody></table></section>
 ${failureSections(report)}

@@ -7,6 +7,8 @@ import {
   type VerdictRecord,
 } from '../ports/results.js';
 import { recipientDomain } from '../routing/route.js';
+import { type ExposureChart, exposureChart } from './exposure.js';
+import { type WaitingApproval, waitingApprovals } from './waiting.js';
 
 export interface ReportRange {
   from: Date;
@@ -85,6 +87,9 @@ export interface Report {
   trend: Trend;
   unmappedDomains: { domain: string; rows: number }[];
   timeline: { bucket: 'hour' | 'day'; buckets: TimelineBucket[] };
+  /** Issue 13: median exposure per source and day, and the verdicts held for approval. */
+  exposure: ExposureChart;
+  waiting: WaitingApproval[];
 }
 
 const bump = (counts: Counts, key: string, by = 1) => {
@@ -235,6 +240,8 @@ export function summarise(
         outcomes,
       })),
     },
+    exposure: exposureChart(verdicts, rowsByVerdict),
+    waiting: waitingApprovals(verdicts, rowsByVerdict),
   };
 }
 

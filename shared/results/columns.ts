@@ -78,6 +78,7 @@ export function verdictColumns(r: VerdictPatch): Record<string, unknown> {
     ReceivedAt: dateTime(r.receivedAt),
     CompletedAt: dateTime(r.completedAt),
     ApprovedBy: r.approvedBy,
+    ApprovalAbove: int32(r.approvalAbove),
     MedianExposureSeconds: int32(r.medianExposureSeconds),
   });
 }
@@ -105,6 +106,7 @@ export function fromVerdictEntity(e: Record<string, unknown>): VerdictRecord {
     receivedAt: time(e.ReceivedAt) ?? '',
     completedAt: time(e.CompletedAt),
     approvedBy: text(e.ApprovedBy),
+    approvalAbove: optionalCount(e.ApprovalAbove),
     medianExposureSeconds: optionalCount(e.MedianExposureSeconds),
   };
 }

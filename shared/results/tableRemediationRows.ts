@@ -10,10 +10,11 @@ import {
   type RemediationRecord,
   type RemediationRows,
   type RemediationStatus,
+  type RowOutcome,
   type Versioned,
 } from '../ports/results.js';
 import { sanitizeKey } from '../verdicts/ids.js';
-import { fromRemediationEntity, remediationColumns, text } from './columns.js';
+import { count, fromRemediationEntity, remediationColumns, text } from './columns.js';
 import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 /** The `Remediations` table: PartitionKey the verdict id, RowKey recipient + `|` + message-id hash. */
@@ -104,18 +105,21 @@ export class TableRemediationRows implements RemediationRows {
     );
   }
 
-  listRemediationStatuses(
+  listRemediationOutcomes(
     verdictId: string,
     page: PageRequest,
     options?: CallOptions,
-  ): Promise<Page<RemediationStatus>> {
+  ): Promise<Page<RowOutcome>> {
     return this.tables.partitionPage(
       tables.remediations,
       sanitizeKey(verdictId),
       page,
-      (e) => (text(e.Status) ?? 'pending') as RemediationStatus,
+      (e) => ({
+        status: (text(e.Status) ?? 'pending') as RemediationStatus,
+        exposureSeconds: e.ExposureSeconds === undefined ? undefined : count(e.ExposureSeconds),
+      }),
       'counting remediation rows',
-      { ...options, select: ['Status'] },
+      { ...options, select: ['Status', 'ExposureSeconds'] },
     );
   }
 }

@@ -40,8 +40,8 @@ export class TableResultStore implements ResultStore {
   getRemediation: ResultStore['getRemediation'] = (...a) => this.rows.getRemediation(...a);
   updateRemediation: ResultStore['updateRemediation'] = (...a) => this.rows.updateRemediation(...a);
   listRemediations: ResultStore['listRemediations'] = (...a) => this.rows.listRemediations(...a);
-  listRemediationStatuses: ResultStore['listRemediationStatuses'] = (...a) =>
-    this.rows.listRemediationStatuses(...a);
+  listRemediationOutcomes: ResultStore['listRemediationOutcomes'] = (...a) =>
+    this.rows.listRemediationOutcomes(...a);
 
   recordRemediatedCopy: ResultStore['recordRemediatedCopy'] = (...a) =>
     this.copies.recordRemediatedCopy(...a);

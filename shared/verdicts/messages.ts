@@ -29,5 +29,7 @@ export const remediationMessageSchema = z.object({
   sender: z.string().optional(),
   subject: z.string().optional(),
   receivedAt: z.string().optional(),
+  /** How many forwards away from a copy the verdict named (follow forwards: 1 or 2). */
+  derivedDepth: z.number().int().min(1).max(2).optional(),
 });
 export type RemediationMessage = z.infer<typeof remediationMessageSchema>;

@@ -126,14 +126,14 @@ describe.each(stores)('the results store %s', (_name, make) => {
     await store.createRemediations(
       ['b', 'd', 'f', 'h'].map((k) => row(verdictId, k, k === 'd' ? 'failed' : 'pending')),
     );
-    const first = await store.listRemediationStatuses(verdictId, { pageSize: 2 });
-    expect(first.items).toEqual(['pending', 'failed']);
+    const first = await store.listRemediationOutcomes(verdictId, { pageSize: 2 });
+    expect(first.items.map((o) => o.status)).toEqual(['pending', 'failed']);
     await store.createRemediations([row(verdictId, 'a', 'succeeded')]);
-    const second = await store.listRemediationStatuses(verdictId, {
+    const second = await store.listRemediationOutcomes(verdictId, {
       pageSize: 2,
       continuationToken: first.continuationToken,
     });
-    expect(second.items).toEqual(['pending', 'pending']);
+    expect(second.items.map((o) => o.status)).toEqual(['pending', 'pending']);
     expect(second.continuationToken).toBeUndefined();
   });
 

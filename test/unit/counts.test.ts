@@ -138,9 +138,9 @@ describe('the completion check', () => {
     // While the check reads its second page, the group is expanded: its members sort before the
     // check's position, and the group row turns terminal only after they exist (as remediate does).
     let pages = 0;
-    const list = t.remediations.listRemediationStatuses.bind(t.remediations);
+    const list = t.remediations.listRemediationOutcomes.bind(t.remediations);
     t.deps.rows = {
-      listRemediationStatuses: async (...args) => {
+      listRemediationOutcomes: async (...args) => {
         pages += 1;
         if (pages === 2) {
           await t.remediations.createRemediations([row('a1', 'pending'), row('a2', 'pending')]);

@@ -52,7 +52,7 @@ describe('Graph message-id filter encoding', () => {
 
   it('selects the fields a remediation needs and asks for pages of 1,000', () => {
     const params = new URLSearchParams(messageSearchQuery("internetMessageId eq '<a@b>'"));
-    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead');
+    expect(params.get('$select')).toBe('id,internetMessageId,parentFolderId,isRead,receivedDateTime');
     expect(params.get('$top')).toBe('1000');
   });
 

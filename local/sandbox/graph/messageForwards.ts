@@ -85,7 +85,17 @@ export function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Messa
     ...(comment === undefined ? {} : { comment }),
   });
   const forwardedId = `<sandbox-${randomUUID()}@${mailbox.address.split('@')[1] ?? 'sandbox.test'}>`;
-  const copy = { internetMessageId: forwardedId, subject: `FW: ${message.subject}`, from: mailbox.address };
+  // Exchange threads a forward on the original: its id goes into References and In-Reply-To.
+  const copy = {
+    internetMessageId: forwardedId,
+    subject: `FW: ${message.subject}`,
+    from: mailbox.address,
+    internetMessageHeaders: [
+      { name: 'References', value: message.internetMessageId },
+      { name: 'In-Reply-To', value: message.internetMessageId },
+    ],
+    attachments: message.attachments,
+  };
   mailbox.addMessage({ ...copy, folder: 'sentitems', isRead: true }, { toRecipients: to });
   for (const address of to) {
     call.state.directory.user(address)?.addMessage({ ...copy, folder: 'inbox' }, { toRecipients: to });

@@ -35,6 +35,7 @@ const messageSchema: EntitySchema<Message> = {
     'from/emailAddress/address': { type: 'Edm.String', get: (m) => m.from, ignoreCase: true },
     'sender/emailAddress/address': { type: 'Edm.String', get: (m) => m.from, ignoreCase: true },
     receivedDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.receivedDateTime },
+    sentDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.receivedDateTime },
     lastModifiedDateTime: { type: 'Edm.DateTimeOffset', get: (m) => m.lastModifiedDateTime },
     isRead: { type: 'Edm.Boolean', get: (m) => m.isRead },
     isDraft: { type: 'Edm.Boolean', get: (m) => m.isDraft },
@@ -70,14 +71,23 @@ const messageProperties = [
   'bccRecipients',
   'replyTo',
   'flag',
+  'internetMessageHeaders',
 ] as const;
 
 function recipient(address: string): { emailAddress: { name: string; address: string } } {
   return { emailAddress: { name: address, address } };
 }
 
-export function messageJson(message: Message, immutableIds: boolean): Record<string, unknown> {
+export function messageJson(
+  message: Message,
+  immutableIds: boolean,
+  select?: readonly string[],
+): Record<string, unknown> {
   return {
+    // Graph returns the headers only when they are selected.
+    ...(select?.includes('internetMessageHeaders')
+      ? { internetMessageHeaders: [...message.headers, ...(message.internetMessageHeaders ?? [])] }
+      : {}),
     '@odata.etag': `W/"${Buffer.from(message.lastModifiedDateTime).toString('base64')}"`,
     id: immutableIds ? message.immutableId : message.id,
     createdDateTime: message.receivedDateTime,
@@ -86,7 +96,7 @@ export function messageJson(message: Message, immutableIds: boolean): Record<str
     categories: message.categories,
     receivedDateTime: message.receivedDateTime,
     sentDateTime: message.receivedDateTime,
-    hasAttachments: false,
+    hasAttachments: message.attachments.length > 0,
     internetMessageId: message.internetMessageId,
     subject: message.subject,
     bodyPreview: `This is the sandbox copy of "${message.subject}".`,
@@ -149,7 +159,7 @@ export function listMessages(call: GraphCall, mailbox: Mailbox, folder: Folder |
       const order = left < right ? -1 : left > right ? 1 : a.immutableId < b.immutableId ? -1 : 1;
       return descending ? -order : order;
     });
-  return collectionPage(call, items, (m) => applySelect(messageJson(m, call.immutableIds), select));
+  return collectionPage(call, items, (m) => applySelect(messageJson(m, call.immutableIds, select), select));
 }
 
 function findOrThrow(mailbox: Mailbox, id: string): Message {
@@ -189,8 +199,21 @@ export function messageItem(
         messageSchema.typeName,
         messageProperties,
       );
-      return jsonResponse(200, applySelect(messageJson(message, call.immutableIds), select));
+      return jsonResponse(200, applySelect(messageJson(message, call.immutableIds, select), select));
     }
+    case 'GET attachments':
+      requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
+      return jsonResponse(200, {
+        value: message.attachments.map((a, i) => ({
+          '@odata.type': '#microsoft.graph.fileAttachment',
+          id: `${message.immutableId}-att${i}`,
+          name: a.name,
+          contentType: 'application/octet-stream',
+          size: Buffer.from(a.contentBase64, 'base64').length,
+          isInline: false,
+          contentBytes: a.contentBase64,
+        })),
+      });
     case 'GET $value':
       requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
       return {

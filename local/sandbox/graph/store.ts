@@ -35,6 +35,9 @@ export interface Message {
   categories: string[];
   flagStatus: string;
   mime?: string;
+  /** Threading headers of a seeded or forwarded message (References, In-Reply-To). */
+  headers: { name: string; value: string }[];
+  attachments: { name: string; contentBase64: string }[];
   /** A draft made by createForward: what it forwards, sent on `send`. */
   forwardOf?: { messageId: string; internetMessageId: string; comment?: string };
   /** Custom `x-` headers given when the message was created (Graph takes them only then). */
@@ -186,7 +189,9 @@ export class Mailbox {
       internetMessageId: seed.internetMessageId,
       subject: seed.subject ?? '',
       from: seed.from ?? 'sender@external.example',
-      toRecipients: [this.address],
+      toRecipients: seed.toRecipients ?? [this.address],
+      headers: seed.internetMessageHeaders ?? [],
+      attachments: seed.attachments ?? [],
       receivedDateTime: seed.receivedDateTime ?? now,
       lastModifiedDateTime: now,
       isRead: seed.isRead ?? false,
@@ -226,6 +231,8 @@ export class Mailbox {
       receivedDateTime: message.receivedDateTime,
       isRead: message.isRead,
       ...(message.mime === undefined ? {} : { mime: message.mime }),
+      internetMessageHeaders: message.headers,
+      attachments: message.attachments,
     };
     return this.addMessage(seed, {
       folderId: destination.id,

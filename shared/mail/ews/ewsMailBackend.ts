@@ -6,6 +6,8 @@ import type {
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
+  DerivedMessage,
+  DerivedSearch,
   FindCriteria,
   FindResult,
   MailBackend,
@@ -16,6 +18,7 @@ import type {
 import type { ActionName } from '../../verdicts/schema.js';
 import { EwsActions } from './actions.js';
 import { type EwsBackendDeps, EwsClient } from './client.js';
+import { type EwsSentItems, ewsSentItems, findDerivedEwsMessages } from './derived.js';
 import { EwsFolders } from './folders.js';
 import { EwsItems } from './items.js';
 import { EwsQuarantine } from './quarantine.js';
@@ -33,6 +36,7 @@ export class EwsMailBackend implements MailBackend {
   private readonly client: EwsClient;
   private readonly search: EwsSearch;
   private readonly actions: EwsActions;
+  private readonly sentItems: EwsSentItems;
 
   constructor(profile: EwsProfile, deps: EwsBackendDeps) {
     this.client = new EwsClient(profile, deps);
@@ -40,6 +44,16 @@ export class EwsMailBackend implements MailBackend {
     const items = new EwsItems(this.client);
     this.search = new EwsSearch(this.client, folders);
     this.actions = new EwsActions(this.client, items, new EwsQuarantine(this.client, folders, items));
+    this.sentItems = ewsSentItems(this.client, items);
+  }
+
+  /** Issue 13: forwards and replies of a copy in the mailbox's Sent Items (see derived.ts). */
+  findDerivedMessages(
+    mailbox: string,
+    original: DerivedSearch,
+    options?: CallOptions,
+  ): Promise<DerivedMessage[]> {
+    return findDerivedEwsMessages(this.sentItems, mailbox, original, options);
   }
 
   /** `dumpsters`: search Recoverable Items (the archive's too) whatever the profile says, as a restore must. */

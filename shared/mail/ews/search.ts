@@ -59,6 +59,7 @@ export class EwsSearch {
           internetMessageIdProperty,
           ItemSchema.ParentFolderId,
           EmailMessageSchema.IsRead,
+          ItemSchema.DateTimeReceived,
         ]);
         const page = await this.client.call(
           session,
@@ -73,6 +74,7 @@ export class EwsSearch {
             folderId: target.uniqueId ?? readProperty(() => item.ParentFolderId.UniqueId) ?? '',
             folderName: target.name,
             isRead: item instanceof EmailMessage ? readProperty(() => item.IsRead) : undefined,
+            deliveredAt: readProperty(() => item.DateTimeReceived.ToISOString()),
           });
         }
         if (!page.MoreAvailable || page.Items.length === 0) break;

@@ -48,6 +48,7 @@ export interface GraphMailBackendDeps {
 export interface GraphMessage {
   id: string;
   internetMessageId?: string;
+  receivedDateTime?: string;
   parentFolderId: string;
   isRead?: boolean;
   isDraft?: boolean;

@@ -7,6 +7,8 @@ import type {
   ActionOutcome,
   CallOptions,
   ConnectionCheck,
+  DerivedMessage,
+  DerivedSearch,
   FindCriteria,
   FindResult,
   MailBackend,
@@ -19,6 +21,7 @@ import { act, pendingFolder, perCopyActions, withFolderLabel } from './actions.j
 import { GraphClient, type GraphMailBackendDeps, type GraphPage } from './client.js';
 import type { GraphContext } from './context.js';
 import type { GraphEndpoints } from './credentials.js';
+import { findDerivedGraphMessages } from './derived.js';
 import { GraphFolders } from './folders.js';
 import { graphMailboxConcurrency } from './mailboxLimiter.js';
 import { fallbackFilter, groupByMailQuery, messageIdFilter, userPath } from './odata.js';
@@ -66,6 +69,26 @@ export class GraphMailBackend implements MailBackend {
         `graph ${this.profile.name}: ${mailbox}: found ${items.length} copies by sender, subject and time`,
       );
     return { items, usedFallback: true };
+  }
+  /** Forwards and replies of a copy in the mailbox's Sent Items (see derived.ts). */
+  findDerivedMessages(
+    mailbox: string,
+    original: DerivedSearch,
+    options?: CallOptions,
+  ): Promise<DerivedMessage[]> {
+    return findDerivedGraphMessages(
+      (path, isNextLink) =>
+        this.ctx.client.call(
+          'forward search',
+          mailbox,
+          isNextLink ? '/' : path,
+          options,
+          (r) => r.get() as Promise<never>,
+          isNextLink ? { url: path } : {},
+        ),
+      mailbox,
+      original,
+    );
   }
 
   async testConnection(mailbox: string, options?: CallOptions): Promise<ConnectionCheck> {

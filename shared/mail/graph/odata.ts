@@ -41,8 +41,8 @@ export function fallbackFilter(criteria: FallbackCriteria): string {
   ].join(' and ');
 }
 
-/** What a row and a later restore need of each copy: where it is and whether it was read. */
-export const messageSelect = 'id,internetMessageId,parentFolderId,isRead';
+/** What a row and a later restore need of each copy: where it is, whether it was read, when it arrived (exposure). */
+export const messageSelect = 'id,internetMessageId,parentFolderId,isRead,receivedDateTime';
 /** Graph serves up to 1,000 messages a page: a mailbox holding hundreds of copies is found in one round trip. */
 export const messagePageSize = 1000;
 

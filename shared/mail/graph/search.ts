@@ -28,6 +28,7 @@ export async function search(
     folderId: message.parentFolderId,
     folderName: recoverable ? recoverableItems : folders.byId.get(message.parentFolderId)?.name,
     isRead: message.isRead,
+    deliveredAt: message.receivedDateTime,
   }));
 }
 

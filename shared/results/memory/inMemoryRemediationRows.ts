@@ -6,7 +6,7 @@ import {
   type RemediationPatch,
   type RemediationRecord,
   type RemediationRows,
-  type RemediationStatus,
+  type RowOutcome,
   type Versioned,
 } from '../../ports/results.js';
 import { MemoryTable, turn } from './memoryTable.js';
@@ -56,12 +56,15 @@ export class InMemoryRemediationRows implements RemediationRows {
     return this.table.page(verdictId, page, (r) => r);
   }
 
-  async listRemediationStatuses(
+  async listRemediationOutcomes(
     verdictId: string,
     page: PageRequest,
     _options?: CallOptions,
-  ): Promise<Page<RemediationStatus>> {
+  ): Promise<Page<RowOutcome>> {
     await turn();
-    return this.table.page(verdictId, page, (r) => r.status);
+    return this.table.page(verdictId, page, (r) => ({
+      status: r.status,
+      exposureSeconds: r.exposureSeconds,
+    }));
   }
 }

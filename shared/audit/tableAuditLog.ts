@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+
+import { TableClient, type TransactionAction } from '@azure/data-tables';
+
+import { tables } from '../bindings.js';
+import { withSignal } from '../callOptions.js';
+import { ClawbackError, ensureError } from '../errors.js';
+import type { AuditEntry, AuditEvent, AuditLog, RetainedTable, RetentionStore } from '../ports/audit.js';
+import type { CallOptions } from '../ports/mail.js';
+import type { TableConnection } from '../results/tableResultStore.js';
+
+/** The pull connectors' cursors (SPEC §9); retention drops the rows of connectors no longer polling. */
+const sourceCursorsTable = 'SourceCursors';
+
+const tableNames: Record<RetainedTable, string> = {
+  audit: tables.audit,
+  deliveries: tables.deliveries,
+  sourceCursors: sourceCursorsTable,
+};
+
+/** PartitionKey of an audit row: its UTC day, so retention drops whole partitions. */
+export function auditPartition(at: Date): string {
+  return at.toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+/** RowKey: the instant (sorts by time), then randomness, so two rows in one millisecond never collide. */
+export function auditRowKey(at: Date): string {
+  return `${at.toISOString()}-${randomBytes(6).toString('hex')}`;
+}
+
+function statusCode(error: unknown): number | undefined {
+  const code = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function failure(operation: string, error: unknown): ClawbackError {
+  const status = statusCode(error);
+  return new ClawbackError(
+    'ConnectionError',
+    `Table Storage ${operation} failed${status ? ` (HTTP ${status})` : ''}: ${ensureError(error).message.split('\n')[0] ?? ''}`,
+    { retryable: status === undefined || status >= 500 || status === 429, cause: error },
+  );
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * `Audit` in Table Storage: PartitionKey = day (yyyymmdd), RowKey = ISO instant + random suffix,
+ * columns Who, What, Verdict, Mailbox, Detail and At (`Edm.DateTime`). Rows are only ever created;
+ * retention deletes whole days, and old ledger and cursor rows by their last write.
+ */
+export class TableAuditLog implements AuditLog, RetentionStore {
+  private readonly clients = new Map<string, Promise<TableClient>>();
+
+  constructor(private readonly connection: TableConnection) {}
+
+  private client(name: string): Promise<TableClient> {
+    let ready = this.clients.get(name);
+    if (!ready) {
+      const c = this.connection;
+      const client =
+        'connectionString' in c
+          ? TableClient.fromConnectionString(c.connectionString, name, c.options)
+          : new TableClient(c.endpoint.replace(/\/$/, ''), name, c.credential, c.options);
+      ready = client.createTable().then(
+        () => client,
+        (error: unknown) => {
+          this.clients.delete(name);
+          throw failure(`creating table ${name}`, error);
+        },
+      );
+      this.clients.set(name, ready);
+    }
+    return ready;
+  }
+
+  async append(entry: AuditEntry, options?: CallOptions): Promise<void> {
+    const client = await this.client(tables.audit);
+    const columns = Object.fromEntries(
+      Object.entries({
+        Who: entry.who,
+        What: entry.what,
+        Verdict: entry.verdictId,
+        Mailbox: entry.mailbox,
+        Detail: entry.detail,
+      }).filter(([, v]) => v !== undefined && v !== ''),
+    );
+    try {
+      await client.createEntity(
+        {
+          partitionKey: auditPartition(entry.at),
+          rowKey: auditRowKey(entry.at),
+          ...columns,
+          At: entry.at,
+        },
+        withSignal(options),
+      );
+    } catch (error) {
+      throw failure('writing an audit row', error);
+    }
+  }
+
+  async list(range: { from: Date; to: Date }, limit: number, options?: CallOptions): Promise<AuditEntry[]> {
+    const client = await this.client(tables.audit);
+    const filter = [
+      `PartitionKey ge '${auditPartition(range.from)}'`,
+      `PartitionKey le '${auditPartition(range.to)}'`,
+      `RowKey ge '${range.from.toISOString()}'`,
+      `RowKey lt '${range.to.toISOString()}'`,
+    ].join(' and ');
+    const found: AuditEntry[] = [];
+    try {
+      for await (const e of client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter },
+        ...withSignal(options),
+      })) {
+        const at = e.At instanceof Date ? e.At : new Date(String(e.At));
+        found.push({
+          who: text(e.Who) ?? '',
+          what: (text(e.What) ?? 'accepted') as AuditEvent,
+          verdictId: text(e.Verdict),
+          mailbox: text(e.Mailbox),
+          detail: text(e.Detail),
+          at,
+        });
+        if (found.length >= limit) break;
+      }
+    } catch (error) {
+      throw failure('reading audit rows', error);
+    }
+    return found;
+  }
+
+  async deleteOlderThan(table: RetainedTable, cutoff: Date, options?: CallOptions): Promise<number> {
+    const client = await this.client(tableNames[table]);
+    // Audit rows are keyed by day; the ledger and cursors carry no time in their keys, so their
+    // service-maintained Timestamp (last write) decides.
+    const filter =
+      table === 'audit'
+        ? `PartitionKey lt '${auditPartition(cutoff)}'`
+        : `Timestamp lt datetime'${cutoff.toISOString()}'`;
+    const byPartition = new Map<string, string[]>();
+    try {
+      for await (const e of client.listEntities<Record<string, unknown>>({
+        queryOptions: { filter, select: ['PartitionKey', 'RowKey'] },
+        ...withSignal(options),
+      })) {
+        if (e.partitionKey === undefined || e.rowKey === undefined) continue;
+        const keys = byPartition.get(e.partitionKey) ?? [];
+        keys.push(e.rowKey);
+        byPartition.set(e.partitionKey, keys);
+      }
+      let deleted = 0;
+      for (const [partitionKey, rowKeys] of byPartition) {
+        for (let i = 0; i < rowKeys.length; i += 100) {
+          const chunk = rowKeys.slice(i, i + 100);
+          await client.submitTransaction(
+            chunk.map((rowKey): TransactionAction => ['delete', { partitionKey, rowKey }]),
+            withSignal(options),
+          );
+          deleted += chunk.length;
+        }
+      }
+      return deleted;
+    } catch (error) {
+      throw failure(`deleting old rows of ${tableNames[table]}`, error);
+    }
+  }
+}
