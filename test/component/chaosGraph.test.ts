@@ -145,7 +145,8 @@ beforeAll(async () => {
     extraMailboxes: mailboxes(),
     chaos,
     lockDurationMs: 300,
-    leaseMs: 4000,
+    // Mailbox calls stop half a second before the lease ends; 8 s leaves a loaded machine time for each call.
+    leaseMs: 8000,
     log: () => undefined,
   });
   await addCentralQuarantineProfile();
