@@ -92,7 +92,11 @@ export async function undoVerdict(
   const fanned = await markFannedOut(undoId, copies, 'restore', undefined, deps.store, options);
   // Sent on a repeat too: the first request may have stopped right before it.
   if (fanned.status === 'fannedOut')
-    await firstCheck(undoId, { queue: deps.queue, firstDelayMs: deps.checkDelayMs, now: deps.now }, options);
+    await firstCheck(
+      undoId,
+      { queue: deps.queue, firstDelayMs: deps.checkDelayMs, ...(deps.now ? { now: deps.now } : {}) },
+      options,
+    );
   if (claim.created)
     await deps.audit?.append(
       {

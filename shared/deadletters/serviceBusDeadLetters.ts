@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 
+import { withSignal } from '../callOptions.js';
 import { ClawbackError, ensureError } from '../errors.js';
 import type { DeadLetter, DeadLetterQueue, ReplayResult } from '../ports/deadLetters.js';
 import type { CallOptions } from '../ports/mail.js';
@@ -57,7 +58,7 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
   async list(queue: string, max: number, options?: CallOptions): Promise<DeadLetter[]> {
     const receiver = this.client.createReceiver(queue, { subQueueType: 'deadLetter' });
     try {
-      const messages = await receiver.peekMessages(max, { abortSignal: options?.abortSignal });
+      const messages = await receiver.peekMessages(max, withSignal(options));
       return messages.map((m) => toDeadLetter(queue, m));
     } catch (error) {
       throw failure('reading the dead-letter queue', error);
@@ -84,7 +85,7 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
       while (result.replayed.length < max && (wanted === undefined || result.replayed.length < wanted.size)) {
         const batch = await receiver.receiveMessages(Math.min(50, max), {
           maxWaitTimeInMs: 2000,
-          abortSignal: options?.abortSignal,
+          ...withSignal(options),
         });
         if (batch.length === 0) break;
         for (const m of batch) {
@@ -100,7 +101,7 @@ export class ServiceBusDeadLetters implements DeadLetterQueue {
               messageId: `${id}|replay-${Date.now()}`,
               ...(m.sessionId ? { sessionId: m.sessionId } : {}),
             },
-            { abortSignal: options?.abortSignal },
+            withSignal(options),
           );
           await receiver.completeMessage(m);
           result.replayed.push(id);

@@ -9,6 +9,7 @@ import {
   RetryHandlerOptions,
 } from '@microsoft/microsoft-graph-client';
 
+import { withSignal } from '../../callOptions.js';
 import type { GraphProfile, SecretRef } from '../../config/document.js';
 import { ClawbackError, isClawbackError } from '../../errors.js';
 import type { CallOptions } from '../../ports/mail.js';
@@ -229,7 +230,10 @@ export class GraphClient {
   }
 
   private async token(signal: AbortSignal | undefined): Promise<string> {
-    const secret = await this.deps.secrets.getSecret(this.profile.certificate, { abortSignal: signal });
+    const secret = await this.deps.secrets.getSecret(
+      this.profile.certificate,
+      withSignal({ abortSignal: signal }),
+    );
     const identityClient =
       this.deps.identityHttpClient ??
       (this.profile.trustedCa ? (await this.trusting(signal)).identityClient : undefined);
@@ -260,7 +264,7 @@ export class GraphClient {
   private async trusting(signal?: AbortSignal): Promise<{ agent: Agent; identityClient: HttpClient }> {
     const ref = this.profile.trustedCa;
     if (!ref) throw new ClawbackError('ConfigurationError', 'The profile names no trustedCa.');
-    const secret = await this.deps.secrets.getSecret(ref, { abortSignal: signal });
+    const secret = await this.deps.secrets.getSecret(ref, withSignal({ abortSignal: signal }));
     if (this.trusted?.source !== secret.value) {
       const agent = agentTrusting(secret.value);
       this.trusted = { source: secret.value, agent, identityClient: identityClientTrusting(agent) };

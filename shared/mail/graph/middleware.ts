@@ -142,7 +142,8 @@ export class TimeoutMiddleware extends ChainedMiddleware {
     options.signal = callerSignal ? AbortSignal.any([callerSignal, timer.signal]) : timer.signal;
     try {
       await this.next(context);
-      context.response = await buffered(context.response);
+      const response = await buffered(context.response);
+      if (response) context.response = response;
     } catch (error) {
       if (timer.signal.aborted) throw timer.signal.reason;
       throw error;
