@@ -10,7 +10,6 @@ import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { rewritingClient } from '../support/identity.js';
 import { Pipeline } from '../support/pipeline.js';
 import { configDocument, graphProfile, testServices } from '../support/services.js';
@@ -46,7 +45,6 @@ const secrets: SecretSource = {
   },
 };
 
-let azurite: RunningAzurite;
 let tenant: SandboxTenant;
 let exchange: FakeEwsServer;
 let queue: InMemoryQueue;
@@ -152,7 +150,6 @@ const ews: Backend = {
 };
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   tenant = await startSandboxTenant({
     apps: [
       {
@@ -183,7 +180,6 @@ afterAll(async () => {
   useServices(undefined);
   await exchange?.close();
   await tenant?.close();
-  await azurite?.stop();
 });
 
 /** Fresh queue and configuration; the backends are built by the production factory from the profiles. */
@@ -191,7 +187,6 @@ async function setUp(config: Partial<ConfigDocumentInput>): Promise<void> {
   queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   services = testServices({
-    tablesConnection: azurite.connectionString,
     queue,
     secrets,
     backendFor: createMailBackendFactory({

@@ -1,5 +1,5 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { recordDeliveries } from '../../functions/recordDeliveries.js';
 import { type Services, useServices } from '../../shared/composition.js';
@@ -7,28 +7,22 @@ import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { threatKey } from '../../shared/verdicts/ids.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { Pipeline } from '../support/pipeline.js';
 import { configDocument, testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 let n = 0;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 beforeEach(async () => {
   const queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   backend = new InMemoryMailBackend();
-  services = testServices({ tablesConnection: azurite.connectionString, queue, backendFor: () => backend });
+  services = testServices({ queue, backendFor: () => backend });
   await services.configStore.put(configDocument());
   useServices(services);
   pipeline = new Pipeline(services, queue);

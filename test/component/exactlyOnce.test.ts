@@ -12,7 +12,6 @@ import { remediate, type RemediateDeps } from '../../shared/remediation/remediat
 import type { RemediationMessage } from '../../shared/verdicts/messages.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { rewritingClient } from '../support/identity.js';
 import { Pipeline } from '../support/pipeline.js';
 import { configDocument, graphProfile, testServices } from '../support/services.js';
@@ -37,7 +36,6 @@ const secrets: SecretSource = {
   },
 };
 
-let azurite: RunningAzurite;
 let tenant: SandboxTenant;
 let exchange: FakeEwsServer;
 let services: Services;
@@ -123,7 +121,6 @@ const expectedPlaces: Record<Action, string[]> = {
 };
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   tenant = await startSandboxTenant({
     apps: [
       {
@@ -147,7 +144,6 @@ afterAll(async () => {
   useServices(undefined);
   await exchange?.close();
   await tenant?.close();
-  await azurite?.stop();
 });
 
 async function setUp(
@@ -157,7 +153,6 @@ async function setUp(
   const queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   services = testServices({
-    tablesConnection: azurite.connectionString,
     queue,
     secrets,
     backendFor: createMailBackendFactory({
@@ -226,10 +221,9 @@ describe.each(backends)('exactly once through the $kind backend', (backend) => {
       expect(results.filter((r) => r.kind === 'done')).toHaveLength(1);
       expect(backend.locations(internetMessageId)).toEqual(expectedPlaces[action]);
       expect(backend.forwards(internetMessageId, copyIds)).toBe(action.startsWith('forward') ? 1 : 0);
-      expect(await pipeline.row(verdictId, message)).toMatchObject({
-        status: 'succeeded',
-        reason: undefined,
-      });
+      const row = await pipeline.row(verdictId, message);
+      expect(row).toMatchObject({ status: 'succeeded' });
+      expect(row.reason).toBeUndefined();
     });
 
     it.each(['afterClaim', 'afterIntent', 'afterAction', 'afterRecord'] as const)(
@@ -249,7 +243,8 @@ describe.each(backends)('exactly once through the $kind backend', (backend) => {
         expect(backend.locations(internetMessageId)).toEqual(expectedPlaces[action]);
         expect(backend.forwards(internetMessageId, copyIds)).toBe(action.startsWith('forward') ? 1 : 0);
         const row = await pipeline.row(verdictId, message);
-        expect(row).toMatchObject({ status: 'succeeded', reason: undefined });
+        expect(row).toMatchObject({ status: 'succeeded' });
+        expect(row.reason).toBeUndefined();
         if (action !== 'forward') expect(row.originalFolder).toBeTruthy();
       },
     );
@@ -280,7 +275,9 @@ describe('a Graph forward whose send failed', () => {
     expect(graph.forwards(internetMessageId, [])).toBe(1);
     const drafts = tenant.mailbox(alice).messages.filter((m) => m.isDraft);
     expect(drafts).toEqual([]);
-    expect(await pipeline.row(verdictId, message)).toMatchObject({ status: 'succeeded', reason: undefined });
+    const row = await pipeline.row(verdictId, message);
+    expect(row).toMatchObject({ status: 'succeeded' });
+    expect(row.reason).toBeUndefined();
   });
 });
 

@@ -8,17 +8,14 @@ import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { newVerdictId } from '../../shared/verdicts/ids.js';
 import { verdictChangeSchema } from '../../shared/verdicts/schema.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { configDocument, testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
 let services: Services;
 let verdictId: string;
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   const queue = new InMemoryQueue();
-  services = testServices({ tablesConnection: azurite.connectionString, queue });
+  services = testServices({ queue });
   await services.configStore.put(configDocument());
   useServices(services);
   verdictId = newVerdictId();
@@ -28,9 +25,8 @@ beforeAll(async () => {
     new InvocationContext({ logHandler: () => undefined }),
   );
 });
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 
 function get(path: string): Promise<HttpResponseInit> {

@@ -2,30 +2,24 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
 import { useServices } from '../../shared/composition.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { VerdictMessage } from '../../shared/verdicts/messages.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { testServices } from '../support/services.js';
 
 const fixture = (name: string) => readFileSync(path.resolve(__dirname, '../fixtures/sources', name), 'utf8');
 
-let azurite: RunningAzurite;
 let queue: InMemoryQueue;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 beforeEach(() => {
   queue = new InMemoryQueue();
-  useServices(testServices({ tablesConnection: azurite.connectionString, queue }));
+  useServices(testServices({ queue }));
 });
 
 function post(body: string, format?: string): Promise<HttpResponseInit> {

@@ -1,5 +1,5 @@
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
 import { useServices } from '../../shared/composition.js';
@@ -7,7 +7,6 @@ import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { signBody } from '../../shared/verdicts/signature.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { configDocument, testServices } from '../support/services.js';
 
 const tapSecret = 'whsec-tap-0123456789';
@@ -18,19 +17,14 @@ const secrets: SecretSource = {
       : Promise.reject(new Error('unknown secret')),
 };
 
-let azurite: RunningAzurite;
 let queue: InMemoryQueue;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 beforeEach(async () => {
   queue = new InMemoryQueue();
-  const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets });
+  const services = testServices({ queue, secrets });
   await services.configStore.put(
     configDocument({
       sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
@@ -90,7 +84,7 @@ describe('X-Clawback-Signature for sources with a signing secret', () => {
   });
 
   it('answers 503 and enqueues nothing when the signing secret cannot be read', async () => {
-    const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets });
+    const services = testServices({ queue, secrets });
     await services.configStore.put(
       configDocument({ sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'MISSING' } }] }),
     );

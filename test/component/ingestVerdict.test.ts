@@ -1,34 +1,23 @@
-import { TableClient } from '@azure/data-tables';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
 import { useServices } from '../../shared/composition.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
+import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
 let queue: InMemoryQueue;
+let store: InMemoryResultStore;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
-beforeEach(async () => {
+beforeEach(() => {
   queue = new InMemoryQueue();
-  useServices(testServices({ tablesConnection: azurite.connectionString, queue }));
-  for (const table of ['Verdicts', 'VerdictEvents']) {
-    const client = TableClient.fromConnectionString(azurite.connectionString, table, {
-      allowInsecureConnection: true,
-    });
-    await client.deleteTable().catch(() => undefined);
-  }
-  useServices(testServices({ tablesConnection: azurite.connectionString, queue }));
+  store = new InMemoryResultStore();
+  useServices({ ...testServices({ queue }), store });
 });
 
 function post(body: string | Buffer, contentType = 'application/json'): Promise<HttpResponseInit> {
@@ -44,18 +33,8 @@ function post(body: string | Buffer, contentType = 'application/json'): Promise<
   );
 }
 
-async function verdictRows(): Promise<number> {
-  const client = TableClient.fromConnectionString(azurite.connectionString, 'Verdicts', {
-    allowInsecureConnection: true,
-  });
-  let n = 0;
-  try {
-    for await (const page of client.listEntities().byPage()) n += page.length;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return 0;
-    throw error;
-  }
-  return n;
+function verdictRows(): number {
+  return store.verdicts.table.scan('verdict').length;
 }
 
 const queued = () => queue.stats('verdicts').active;
@@ -73,7 +52,7 @@ describe('POST /api/verdicts', () => {
     expect(body.verdictId).toMatch(/^\d{13}-[0-9a-f]{10}$/);
     expect(body.statusUrl).toBe(`http://localhost:7071/api/verdicts/${String(body.verdictId)}`);
     expect(queued()).toBe(1);
-    expect(await verdictRows()).toBe(1);
+    expect(verdictRows()).toBe(1);
   });
 
   it('answers a repeat of the same source and eventId with 200 and the first verdict id, without a second verdict', async () => {
@@ -83,7 +62,7 @@ describe('POST /api/verdicts', () => {
     expect(again.status).toBe(200);
     expect(bodyOf(again).verdictId).toBe(first.verdictId);
     expect(queued()).toBe(1);
-    expect(await verdictRows()).toBe(1);
+    expect(verdictRows()).toBe(1);
   });
 
   it('accepts an array of verdicts and answers with one entry each', async () => {
@@ -192,7 +171,7 @@ describe('POST /api/verdicts', () => {
       expect(error.details.map((d) => d.path)).toContain(path);
       expect(error.details.every((d) => d.message.length > 0)).toBe(true);
       expect(queued()).toBe(0);
-      expect(await verdictRows()).toBe(0);
+      expect(verdictRows()).toBe(0);
     },
   );
 
@@ -230,7 +209,7 @@ describe('POST /api/verdicts', () => {
     const response = await post('{"eventId": ');
     expect(response.status).toBe(400);
     expect(bodyOf(response).error.code).toBe('InvalidJson');
-    expect(await verdictRows()).toBe(0);
+    expect(verdictRows()).toBe(0);
   });
 
   it('answers 503 when the queue refuses, records nothing as accepted, and accepts the same event once the queue is back', async () => {
@@ -240,7 +219,7 @@ describe('POST /api/verdicts', () => {
     expect(refused.status).toBe(503);
     expect(bodyOf(refused).error.code).toBe('QueueUnavailable');
     expect(queued()).toBe(0);
-    expect(await verdictRows()).toBe(0);
+    expect(verdictRows()).toBe(0);
 
     queue.refuse(undefined);
     const accepted = await post(JSON.stringify(change));

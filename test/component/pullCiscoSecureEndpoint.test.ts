@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 import { startFakeCiscoSecureEndpoint } from '../../local/platforms/ciscoSecureEndpoint.js';
 import { configDocumentSchema, type PullConfig } from '../../shared/config/document.js';
@@ -7,28 +7,20 @@ import type { QueueSender } from '../../shared/ports/queue.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { pullSource } from '../../shared/pull/run.js';
 import { fanOut } from '../../shared/recipients/fanOut.js';
-import { TableResultStore } from '../../shared/results/tableResultStore.js';
+import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import type { VerdictMessage } from '../../shared/verdicts/messages.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 
 const clientId = 'a1b2c3d4e5f6a7b8c9d0';
 const apiKey = 'amp-api-key-value';
 const secrets: SecretSource = { getSecret: () => Promise.resolve({ value: apiKey }) };
 
-let azurite: RunningAzurite;
+/** The results tables of one test: every worker in it, restarted or not, reads and writes these. */
+let store: InMemoryResultStore;
 let offsetMs = 0;
 const clock = () => new Date(Date.now() + offsetMs);
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
-  await azurite.stop();
-});
-
-const connection = () => ({
-  connectionString: azurite.connectionString,
-  options: { allowInsecureConnection: true },
+beforeEach(() => {
+  store = new InMemoryResultStore();
 });
 
 function recordingQueue(): QueueSender & { accepted: Map<string, VerdictMessage> } {
@@ -116,7 +108,7 @@ describe('Cisco Secure Endpoint pull connector against the local fake', () => {
       const cursors = new InMemoryCursorStore();
       const log: string[] = [];
       const deps = () => ({
-        store: new TableResultStore(connection()),
+        store,
         queue,
         cursors,
         secrets,
@@ -178,7 +170,6 @@ describe('Cisco Secure Endpoint pull connector against the local fake', () => {
     });
     try {
       const queue = recordingQueue();
-      const store = new TableResultStore(connection());
       const { pull, document } = config(name, amp.url);
       expect(
         await pullSource(name, pull, document, {

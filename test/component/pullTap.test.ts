@@ -1,31 +1,28 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type FakeTap, startFakeTap, type TapEvent } from '../../local/platforms/tap.js';
 import { configDocumentSchema, type PullConfig } from '../../shared/config/document.js';
-import { TableCursorStore } from '../../shared/cursors/tableCursorStore.js';
+import { InMemoryCursorStore } from '../../shared/cursors/inMemoryCursorStore.js';
 import type { CursorStore, SourceCursor } from '../../shared/ports/cursors.js';
 import type { QueueSender } from '../../shared/ports/queue.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { type PullDeps, pullSource, sourceStatuses } from '../../shared/pull/run.js';
-import { TableResultStore } from '../../shared/results/tableResultStore.js';
+import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import type { VerdictMessage } from '../../shared/verdicts/messages.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 
 const principal = 'c8f4b7e2-tap-principal';
 const secretValue = 'tap-secret-value-1';
 const secrets: SecretSource = { getSecret: () => Promise.resolve({ value: secretValue }) };
 const hour = 60 * 60_000;
 
-let azurite: RunningAzurite;
+/** The results tables of one test: every worker in it, restarted or not, reads and writes these. */
+let store: InMemoryResultStore;
 let tap: FakeTap | undefined;
 let offsetMs = 0;
 const clock = () => new Date(Date.now() + offsetMs);
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
-  await azurite.stop();
+beforeEach(() => {
+  store = new InMemoryResultStore();
 });
 afterEach(async () => {
   await tap?.close();
@@ -77,15 +74,10 @@ function recordingQueue(): QueueSender & { accepted: Map<string, VerdictMessage>
   };
 }
 
-const connection = () => ({
-  connectionString: azurite.connectionString,
-  options: { allowInsecureConnection: true },
-});
-
 /** Fresh adapters over the same tables: what a restarted worker has. */
 function restartedDeps(queue: QueueSender, cursors: CursorStore, log: string[]): PullDeps {
   return {
-    store: new TableResultStore(connection()),
+    store,
     queue,
     cursors,
     secrets,
@@ -137,7 +129,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
     };
     const ingested = () => new Set([...queue.accepted.values()].map((m) => m.change.eventId));
     const saved: SourceCursor[] = [];
-    const table = new TableCursorStore(connection());
+    const table = new InMemoryCursorStore();
     // Every cursor write is checked: no event created before the new position may be missing.
     const cursors: CursorStore = {
       get: (s) => table.get(s),
@@ -189,7 +181,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
       perEvent.set(m.change.eventId, (perEvent.get(m.change.eventId) ?? 0) + 1);
     expect([...perEvent.keys()].sort()).toEqual(events.map(eventIdOf).sort());
     expect([...perEvent.values()].every((n) => n === 1)).toBe(true);
-    const rows = await new TableResultStore(connection()).listVerdicts(
+    const rows = await store.listVerdicts(
       { from: new Date(Date.now() - hour), to: new Date(Date.now() + hour) },
       1000,
     );
@@ -219,7 +211,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
       event: deliveredEvent(60 + i),
     }));
     tap = await startFakeTap({ principal, secret: secretValue, events, now: clock });
-    const table = new TableCursorStore(connection());
+    const table = new InMemoryCursorStore();
     let crash = true;
     // The worker dies at its first cursor write: everything was accepted, nothing recorded.
     const crashing: CursorStore = {
@@ -244,7 +236,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
     expect(restarted).toMatchObject({ kind: 'succeeded' });
     expect(queue.accepted.size).toBe(4);
     expect(tap.requests.filter((r) => r.status === 200)).toHaveLength(2);
-    const rows = await new TableResultStore(connection()).listVerdicts(
+    const rows = await store.listVerdicts(
       { from: new Date(Date.now() - hour), to: new Date(Date.now() + hour) },
       1000,
     );
@@ -256,7 +248,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
     tap = await startFakeTap({ principal, secret: secretValue, now: clock });
     tap.add({ createdAt: new Date(clock().getTime() - 10 * 60_000), event: deliveredEvent(40) });
     tap.failAfter(0, { status: 429, headers: { 'retry-after': '120' }, body: 'Too Many Requests' });
-    const cursors = new TableCursorStore(connection());
+    const cursors = new InMemoryCursorStore();
     const queue = recordingQueue();
     const log: string[] = [];
     const { pull, document } = config(name, tap.url);
@@ -266,10 +258,9 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
       clock().getTime() + 110_000,
     );
     const statuses = await sourceStatuses(cursors);
-    expect(statuses.find((s) => s.source === name)).toMatchObject({
-      lastError: 'Throttled',
-      readThrough: undefined,
-    });
+    const status = statuses.find((s) => s.source === name);
+    expect(status).toMatchObject({ lastError: 'Throttled' });
+    expect(status?.readThrough).toBeUndefined();
     expect(queue.accepted.size).toBe(0);
 
     offsetMs = 60_000;
@@ -287,7 +278,7 @@ describe('Proofpoint TAP pull connector against the local fake', () => {
   it('records an authentication failure when the secret is wrong, and sends no credentials anywhere else', async () => {
     const name = `tap-auth-${Date.now()}`;
     tap = await startFakeTap({ principal, secret: 'another-secret', now: clock });
-    const cursors = new TableCursorStore(connection());
+    const cursors = new InMemoryCursorStore();
     const log: string[] = [];
     const { pull, document } = config(name, tap.url);
     const outcome = await pullSource(name, pull, document, restartedDeps(recordingQueue(), cursors, log));

@@ -1,5 +1,5 @@
 import { InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
 import { type Services, useServices } from '../../shared/composition.js';
@@ -9,22 +9,16 @@ import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { RemediationMessage } from '../../shared/verdicts/messages.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { Pipeline } from '../support/pipeline.js';
 import { configDocument, graphProfile, testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
 let queue: InMemoryQueue;
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 
 async function setUp(
@@ -35,7 +29,6 @@ async function setUp(
   queue.declare('remediations', { sessions: true });
   backend = new InMemoryMailBackend();
   services = testServices({
-    tablesConnection: azurite.connectionString,
     queue,
     backendFor: (profile) => backends?.[profile.name] ?? backend,
   });

@@ -1,38 +1,23 @@
-import { TableClient } from '@azure/data-tables';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { report } from '../../functions/report.js';
 import { useServices } from '../../shared/composition.js';
 import type { RemediationRecord, VerdictRecord } from '../../shared/ports/results.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { Report } from '../../shared/report/report.js';
-import { TableResultStore } from '../../shared/results/tableResultStore.js';
+import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { newVerdictId, remediationRowKey } from '../../shared/verdicts/ids.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
-let store: TableResultStore;
+let store: InMemoryResultStore;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
-beforeEach(async () => {
-  for (const table of ['Verdicts', 'Remediations'])
-    await TableClient.fromConnectionString(azurite.connectionString, table, { allowInsecureConnection: true })
-      .deleteTable()
-      .catch(() => undefined);
-  const services = testServices({ tablesConnection: azurite.connectionString, queue: new InMemoryQueue() });
-  useServices(services);
-  store = new TableResultStore({
-    connectionString: azurite.connectionString,
-    options: { allowInsecureConnection: true },
-  });
+beforeEach(() => {
+  store = new InMemoryResultStore();
+  useServices({ ...testServices({ queue: new InMemoryQueue() }), store });
 });
 
 async function seedVerdict(

@@ -1,32 +1,26 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { type Services, useServices } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { Pipeline } from '../support/pipeline.js';
 import { configDocument, testServices } from '../support/services.js';
 
-let azurite: RunningAzurite;
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(async () => {
+afterAll(() => {
   useServices(undefined);
-  await azurite.stop();
 });
 
 async function setUp(policies: ConfigDocumentInput['policies']): Promise<void> {
   const queue = new InMemoryQueue();
   queue.declare('remediations', { sessions: true });
   backend = new InMemoryMailBackend();
-  services = testServices({ tablesConnection: azurite.connectionString, queue, backendFor: () => backend });
+  services = testServices({ queue, backendFor: () => backend });
   await services.configStore.put(configDocument({ policies }));
   useServices(services);
   pipeline = new Pipeline(services, queue);

@@ -1,7 +1,6 @@
 import net from 'node:net';
 
 import type { HttpClient } from '@azure/core-rest-pipeline';
-import { TableClient } from '@azure/data-tables';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,7 +16,6 @@ import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { createTestPki } from '../fakes/ews/certificates.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
-import { type RunningAzurite, startAzurite } from '../support/azurite.js';
 import { rewritingClient } from '../support/identity.js';
 import { testServices } from '../support/services.js';
 
@@ -32,7 +30,6 @@ const expired = createAppCertificate('expired', {
 });
 const pki = createTestPki();
 
-let azurite: RunningAzurite;
 let tenant: SandboxTenant;
 let ews: FakeEwsServer;
 let ewsTls: FakeEwsServer;
@@ -126,7 +123,6 @@ const onprem = (name: string, extra: Record<string, unknown> = {}) => ({
 });
 
 beforeAll(async () => {
-  azurite = await startAzurite();
   tenant = await startSandboxTenant({
     apps: [
       { tenantId, tenantDomain: 'contoso.onmicrosoft.com', clientId, certificatePem: appCert.certPem },
@@ -166,13 +162,7 @@ beforeAll(async () => {
       server.close(() => resolve(port));
     });
   });
-  await TableClient.fromConnectionString(azurite.connectionString, 'Configuration', {
-    allowInsecureConnection: true,
-  })
-    .deleteTable()
-    .catch(() => undefined);
   const services = testServices({
-    tablesConnection: azurite.connectionString,
     queue: new InMemoryQueue(),
     backendFor,
   });
@@ -219,7 +209,6 @@ afterAll(async () => {
   await ews.close();
   await ewsNtlm.close();
   await tenant.close();
-  await azurite.stop();
 });
 
 async function test(profile: string, body: unknown): Promise<HttpResponseInit> {

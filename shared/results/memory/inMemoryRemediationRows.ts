@@ -15,6 +15,14 @@ function defined<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** As the Table adapter does: a patch that names `reason` as undefined clears it (a succeeded row has none). */
+function withoutClearedReason(row: RemediationRecord, patch: RemediationPatch): RemediationRecord {
+  if (!('reason' in patch) || patch.reason !== undefined) return row;
+  const cleared = { ...row };
+  delete cleared.reason;
+  return cleared;
+}
+
 /** `Remediations` in memory: conditional updates and RowKey-ordered pages as in Table Storage. */
 export class InMemoryRemediationRows implements RemediationRows {
   readonly table = new MemoryTable<RemediationRecord>();
@@ -41,7 +49,12 @@ export class InMemoryRemediationRows implements RemediationRows {
     _options?: CallOptions,
   ): Promise<string> {
     await turn();
-    const next = this.table.update(verdictId, rowKey, (row) => ({ ...row, ...defined(patch) }), etag);
+    const next = this.table.update(
+      verdictId,
+      rowKey,
+      (row) => withoutClearedReason({ ...row, ...defined(patch) }, patch),
+      etag,
+    );
     if (next === undefined)
       throw new ConcurrencyConflictError(`Remediation row ${verdictId}/${rowKey} changed since it was read`);
     return next;

@@ -57,6 +57,13 @@ export class MemoryTable<T> {
     partition.keys.splice(firstAtOrAfter(partition.keys, rowKey), 1);
   }
 
+  /** Rows across every partition. */
+  size(): number {
+    let rows = 0;
+    for (const partition of this.partitions.values()) rows += partition.rows.size;
+    return rows;
+  }
+
   /** Rows of a partition in RowKey order within `[ge, lt)`, at most `limit`. */
   scan(
     partitionKey: string,
