@@ -17,6 +17,9 @@ const changesTheCopy: ReadonlySet<ActionName> = new Set([
   'forwardAndDelete',
 ]);
 
+/** Distinct original folders an intent records (each entry is a name and a Graph or EWS id). */
+export const maxIntentFolders = 50;
+
 export interface ActContext {
   message: RemediationMessage;
   lease: Lease;
@@ -91,7 +94,11 @@ export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined>
     };
   if (changesTheCopy.has(message.action)) {
     // Both the name and the id: a restore goes by the id, the operator reads the name.
-    const folders = items.map((i) => (i.folderName ? `${i.folderName} (${i.folderId})` : i.folderId));
+    // Each folder once, and at most maxIntentFolders of them: the intent is one table property
+    // (64 KiB), and a mailbox can hold hundreds of copies in the same few folders.
+    const folders = [
+      ...new Set(items.map((i) => (i.folderName ? `${i.folderName} (${i.folderId})` : i.folderId))),
+    ].slice(0, maxIntentFolders);
     if (
       !(await withStorageRetries(deps, () =>
         recordIntent(lease, { action: message.action, folders }, deps, options),

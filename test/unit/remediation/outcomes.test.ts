@@ -153,3 +153,28 @@ describe('recording an outcome when Table Storage fails', () => {
     expect(rows.row.reason ?? '').toBe('');
   });
 });
+
+describe('the intent written before the effect', () => {
+  it('names each original folder once, so a mailbox holding hundreds of copies fits in one table property', async () => {
+    const rows = new FlakyRows();
+    const intents: string[] = [];
+    const update = rows.updateRemediation.bind(rows);
+    rows.updateRemediation = (v, r, patch, etag) => {
+      if (patch.intent) intents.push(patch.intent);
+      return update(v, r, patch, etag);
+    };
+    const backend = new InMemoryMailBackend();
+    // Graph folder ids are long; 500 copies in two folders must not make a 64 KiB property.
+    const inbox = `AAMkAD${'x'.repeat(140)}inbox`;
+    const invoices = `AAMkAD${'y'.repeat(140)}invoices`;
+    for (let i = 0; i < 500; i++) backend.deliver(alice, messageId, i % 2 === 0 ? inbox : invoices);
+
+    await expect(remediate(message, deps(rows, backend))).resolves.toMatchObject({ status: 'succeeded' });
+    expect(backend.actions).toHaveLength(500);
+    expect(intents).toHaveLength(1);
+    expect((JSON.parse(intents[0] ?? '{}') as { folders?: string[] }).folders?.sort()).toEqual(
+      // The in-memory backend names a folder by its id: "<name> (<id>)" as a real backend gives it.
+      [inbox, invoices].map((f) => `${f} (${f})`).sort(),
+    );
+  });
+});
