@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { defaultConcurrentMailboxes } from '../shared/config/settings.js';
 import { graphMailboxConcurrency } from '../shared/mail/graph/mailboxLimiter.js';
 import { LocalSecretSource } from '../shared/secrets/localSecretSource.js';
 import { type CampaignPlan, mailboxesFor, runCampaign } from './bench/campaign.js';
-import { runIngestBench } from './bench/ingest.js';
+import type { IngestBenchResult } from './bench/ingest.js';
 import { coldImports, HttpRequestCounter, machine, tableHost } from './bench/measure.js';
 import { type BenchResults, type CampaignResult, type IngestResult, render } from './bench/report.js';
 import { startLocalRuntime } from './runtime.js';
@@ -53,8 +54,6 @@ async function main(): Promise<void> {
         }
       : undefined;
 
-  // First, on a runtime of its own: the campaign runtime's request counters must not be in its way.
-  const ingest = await ingestFigures(log);
   log(`bench: C = ${concurrency}, L = ${latencyMs} ms, ${graphMailboxConcurrency} requests per mailbox`);
   log(
     `bench: seeding ${[warmUp, ...campaigns].reduce((n, p) => n + p.recipients.length, 0) + 1} sandbox mailboxes`,
@@ -117,6 +116,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
+  const ingest = await ingestFigures(log);
   log('bench: cold import of each function entry (fresh process each) …');
   const imports = await coldImports(path.join(__dirname, '..', 'functions'));
   const report: BenchResults = {
@@ -134,11 +134,25 @@ async function main(): Promise<void> {
   log(render(report));
 }
 
-/** POST /api/verdicts on the local runtime, driven by autocannon (see ./bench/ingest.ts). */
-async function ingestFigures(log: (line: string) => void): Promise<IngestResult> {
+/**
+ * POST /api/verdicts on a local runtime of its own, in a process of its own (./bench/ingest.ts, driven
+ * by autocannon): the campaign's runtime and its request counters stay out of its way.
+ */
+function ingestFigures(log: (line: string) => void): Promise<IngestResult> {
   log('bench: ingest, 10 connections for 10 s …');
-  const { verdictsPerSecond, p99Ms, non2xx, errors, timeouts } = await runIngestBench({ log });
-  return { verdictsPerSecond, p99Ms, failed: non2xx + errors + timeouts };
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'bench', 'ingest.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (message) => {
+      const { verdictsPerSecond, p99Ms, non2xx, errors, timeouts } = message as IngestBenchResult;
+      resolve({ verdictsPerSecond, p99Ms, failed: non2xx + errors + timeouts });
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the ingest bench exited with ${code}`));
+    });
+  });
 }
 
 main().catch((error: unknown) => {

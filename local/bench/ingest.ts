@@ -175,7 +175,8 @@ if (loadOptions) {
     durationSeconds: Number(process.env.BENCH_SECONDS ?? 10),
     withPipeline: process.env.BENCH_PIPELINE === '1',
   }).then(
-    () => process.exit(0),
+    // Forked by `npm run bench`, which reads the figures from here.
+    (figures) => (process.send ? process.send(figures, () => process.exit(0)) : process.exit(0)),
     (error: unknown) => {
       console.error(error);
       process.exit(1);
