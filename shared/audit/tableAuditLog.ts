@@ -4,9 +4,9 @@ import { TableClient, type TransactionAction } from '@azure/data-tables';
 
 import { tables } from '../bindings.js';
 import { withSignal } from '../callOptions.js';
-import { ClawbackError, ensureError } from '../errors.js';
 import type { AuditEntry, AuditEvent, AuditLog, RetainedTable, RetentionStore } from '../ports/audit.js';
 import type { CallOptions } from '../ports/mail.js';
+import { storageFailure as failure } from '../results/tableClients.js';
 import type { TableConnection } from '../results/tableResultStore.js';
 
 /** The pull connectors' cursors (SPEC §9); retention drops the rows of connectors no longer polling. */
@@ -26,20 +26,6 @@ export function auditPartition(at: Date): string {
 /** RowKey: the instant (sorts by time), then randomness, so two rows in one millisecond never collide. */
 export function auditRowKey(at: Date): string {
   return `${at.toISOString()}-${randomBytes(6).toString('hex')}`;
-}
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function failure(operation: string, error: unknown): ClawbackError {
-  const status = statusCode(error);
-  return new ClawbackError(
-    'ConnectionError',
-    `Table Storage ${operation} failed${status ? ` (HTTP ${status})` : ''}: ${ensureError(error).message.split('\n')[0] ?? ''}`,
-    { retryable: status === undefined || status >= 500 || status === 429, cause: error },
-  );
 }
 
 function text(value: unknown): string | undefined {

@@ -1,28 +1,14 @@
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 
-import { ClawbackError, ensureError } from '../errors.js';
 import type { CallOptions } from '../ports/mail.js';
 import { sanitizeKey, shortHash } from '../verdicts/ids.js';
+import { statusCode, storageFailure as failure } from './tableClients.js';
 
 /*
  * Ingest writes a burst of requests' rows together (group commit). Against Azurite a table request costs
  * far more than an entity in it (CPU per entity: ~1.5 ms alone, ~0.6 ms in tens, ~0.16 ms in hundreds),
  * so rows go in entity-group transactions: up to 100 rows of one partition, all or nothing.
  */
-
-function statusCode(error: unknown): number | undefined {
-  const code = (error as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function failure(operation: string, error: unknown): ClawbackError {
-  const status = statusCode(error);
-  return new ClawbackError(
-    'ConnectionError',
-    `Table Storage ${operation} failed${status ? ` (HTTP ${status})` : ''}: ${ensureError(error).message.split('\n')[0] ?? ''}`,
-    { retryable: status === undefined || status >= 500 || status === 408 || status === 429, cause: error },
-  );
-}
 
 function signal(options?: CallOptions): { abortSignal?: AbortSignal } {
   return options?.abortSignal ? { abortSignal: options.abortSignal } : {};

@@ -1,6 +1,7 @@
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 
+import { withSignal as signal } from '../callOptions.js';
 import { ClawbackError, ensureError } from '../errors.js';
 
 export type TableConnection =
@@ -24,8 +25,6 @@ export function storageFailure(operation: string, error: unknown): ClawbackError
 }
 
 /** The SDK's options for a call: only the signal, and only when there is one. */
-import { withSignal as signal } from '../callOptions.js';
-
 export { signal };
 
 /** One client per table, each table created on first use (once per worker). */
