@@ -2,7 +2,7 @@ import { queues } from '../../shared/bindings.js';
 import type { LocalRuntime } from '../runtime.js';
 import { sampleVerdict } from '../sampleTenant.js';
 import type { SandboxMailbox } from '../sandbox/types.js';
-import { graphEconomy, type HttpRequestCounter } from './measure.js';
+import { graphEconomy, type HttpRequestCounter, mainThreadCpuMs } from './measure.js';
 import type { CampaignResult } from './report.js';
 
 export interface CampaignPlan {
@@ -49,6 +49,8 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
     messages: [{ internetMessageId: plan.messageId, recipients: plan.recipients }],
   };
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
+  const tableActive = runtime.tableActiveMs();
   const started = performance.now();
   const response = await fetch(`${api}/verdicts`, {
     method: 'POST',
@@ -71,6 +73,8 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
   }
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const workerCpuMs = mainThreadCpuMs() - mainCpu;
+  const tableMs = runtime.tableActiveMs() - tableActive;
   const tableOperations = deps.tableRequests.requests;
   const economy = graphEconomy(runtime.tenant.requests);
   const status = (await (
@@ -92,5 +96,7 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
     tokenRequests: runtime.tenant.tokenRequests,
     secretReads: deps.secretReads() - secretsBefore,
     cpuMs: (used.user + used.system) / 1000,
+    workerCpuMs,
+    tableMs,
   };
 }

@@ -14,7 +14,12 @@ export interface CampaignResult {
   tableOperations: number;
   tokenRequests: number;
   secretReads: number;
+  /** The whole process: worker, sandbox, Azurite's thread, libuv's pool, V8's helpers. */
   cpuMs: number;
+  /** The main thread: the functions and the in-process sandbox (Azurite has a thread of its own). */
+  workerCpuMs: number;
+  /** Azurite's thread, busy. */
+  tableMs: number;
 }
 
 export interface IngestResult {
@@ -132,9 +137,15 @@ export function figures(results: BenchResults): Figure[] {
       {
         figure: 'worker CPU per recipient',
         target: '≤ 3 ms',
-        bound: 'process CPU ÷ recipients (includes the in-process sandbox and Azurite)',
-        measured: single.map((r) => `${fixed(r.cpuMs / r.recipients)} ms (${r.name})`).join('; '),
-        ok: single.length === 0 ? undefined : Math.max(...single.map((r) => r.cpuMs / r.recipients)) <= 3,
+        bound: "main thread CPU ÷ recipients (functions + in-process sandbox; Azurite's thread apart)",
+        measured: single
+          .map(
+            (r) =>
+              `${fixed(r.workerCpuMs / r.recipients)} ms (${r.name}; whole process ${fixed(r.cpuMs / r.recipients)} ms)`,
+          )
+          .join('; '),
+        ok:
+          single.length === 0 ? undefined : Math.max(...single.map((r) => r.workerCpuMs / r.recipients)) <= 3,
       },
     );
   }
@@ -187,6 +198,8 @@ export function render(results: BenchResults): string {
     String(r.throttled),
     String(r.tableOperations),
     fixed(r.cpuMs, 0),
+    fixed(r.workerCpuMs, 0),
+    fixed(r.tableMs, 0),
   ]);
   const imports = results.coldImports.map((c) => [
     c.entry,
@@ -212,6 +225,8 @@ export function render(results: BenchResults): string {
         '429s',
         'table ops',
         'CPU ms',
+        'main thread CPU ms',
+        'Azurite busy ms',
       ],
       details,
     ),

@@ -92,8 +92,12 @@ export function auditingBackend(
         await record(mailbox, `${what}: failed (${toClawbackError(error).code})`, o);
         throw error;
       }
-      for (const [i, outcome] of outcomes.entries())
-        await record(mailbox, describe(`${action} ${items[i]?.internetMessageId ?? ''}`, outcome), o);
+      // One row per copy, written together (the audit log commits concurrent rows in one transaction).
+      await Promise.all(
+        outcomes.map((outcome, i) =>
+          record(mailbox, describe(`${action} ${items[i]?.internetMessageId ?? ''}`, outcome), o),
+        ),
+      );
       return outcomes;
     };
   if (inner.testConnection) wrapped.testConnection = inner.testConnection.bind(inner);

@@ -6,6 +6,7 @@ import { tables } from '../bindings.js';
 import { withSignal } from '../callOptions.js';
 import type { AuditEntry, AuditEvent, AuditLog, RetainedTable, RetentionStore } from '../ports/audit.js';
 import type { CallOptions } from '../ports/mail.js';
+import { GroupCommit } from '../results/groupCommit.js';
 import { storageFailure as failure } from '../results/tableClients.js';
 import type { TableConnection } from '../results/tableResultStore.js';
 
@@ -39,8 +40,12 @@ function text(value: unknown): string | undefined {
  */
 export class TableAuditLog implements AuditLog, RetentionStore {
   private readonly clients = new Map<string, Promise<TableClient>>();
+  /** A day's rows share its partition: the rows of concurrent workers go together. */
+  readonly appends: GroupCommit;
 
-  constructor(private readonly connection: TableConnection) {}
+  constructor(private readonly connection: TableConnection) {
+    this.appends = new GroupCommit(() => this.client(tables.audit));
+  }
 
   private client(name: string): Promise<TableClient> {
     let ready = this.clients.get(name);
@@ -62,8 +67,7 @@ export class TableAuditLog implements AuditLog, RetentionStore {
     return ready;
   }
 
-  async append(entry: AuditEntry, options?: CallOptions): Promise<void> {
-    const client = await this.client(tables.audit);
+  append(entry: AuditEntry, options?: CallOptions): Promise<void> {
     const columns = Object.fromEntries(
       Object.entries({
         Who: entry.who,
@@ -73,19 +77,29 @@ export class TableAuditLog implements AuditLog, RetentionStore {
         Detail: entry.detail,
       }).filter(([, v]) => v !== undefined && v !== ''),
     );
-    try {
-      await client.createEntity(
-        {
-          partitionKey: auditPartition(entry.at),
-          rowKey: auditRowKey(entry.at),
-          ...columns,
-          At: entry.at,
+    const entity = {
+      partitionKey: auditPartition(entry.at),
+      rowKey: auditRowKey(entry.at),
+      ...columns,
+      At: entry.at,
+    };
+    return this.appends.write(
+      entity.partitionKey,
+      {
+        rowKey: entity.rowKey,
+        action: ['create', entity],
+        fromResponse: () => undefined,
+        alone: async () => {
+          const client = await this.client(tables.audit);
+          try {
+            await client.createEntity(entity, withSignal(options));
+          } catch (error) {
+            throw failure('writing an audit row', error);
+          }
         },
-        withSignal(options),
-      );
-    } catch (error) {
-      throw failure('writing an audit row', error);
-    }
+      },
+      options,
+    );
   }
 
   async list(range: { from: Date; to: Date }, limit: number, options?: CallOptions): Promise<AuditEntry[]> {

@@ -15,11 +15,19 @@ import {
 } from '../ports/results.js';
 import { sanitizeKey } from '../verdicts/ids.js';
 import { count, fromRemediationEntity, remediationColumns, text } from './columns.js';
+import { GroupCommit } from './groupCommit.js';
 import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
+
+const remediationsTable = tables.remediations;
 
 /** The `Remediations` table: PartitionKey the verdict id, RowKey recipient + `|` + message-id hash. */
 export class TableRemediationRows implements RemediationRows {
-  constructor(private readonly tables: TableClients) {}
+  /** Every worker's lease, intent and outcome writes of one verdict share its partition: they go together. */
+  readonly updates: GroupCommit;
+
+  constructor(private readonly tables: TableClients) {
+    this.updates = new GroupCommit(() => this.tables.get(remediationsTable));
+  }
 
   async createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number> {
     if (records.length === 0) return 0;
@@ -66,25 +74,39 @@ export class TableRemediationRows implements RemediationRows {
     return entity && { value: fromRemediationEntity(entity), etag: entity.etag };
   }
 
-  async updateRemediation(
+  updateRemediation(
     verdictId: string,
     rowKey: string,
     patch: RemediationPatch,
     etag: string,
     options?: CallOptions,
   ): Promise<string> {
+    const entity = { partitionKey: sanitizeKey(verdictId), rowKey, ...remediationColumns(patch) };
+    return this.updates.write(
+      entity.partitionKey,
+      {
+        rowKey,
+        action: ['update', entity, 'Merge', { etag }],
+        fromResponse: (response) => response?.etag ?? '',
+        alone: () => this.updateOne(entity, etag, options),
+      },
+      options,
+    );
+  }
+
+  private async updateOne(
+    entity: { partitionKey: string; rowKey: string },
+    etag: string,
+    options?: CallOptions,
+  ): Promise<string> {
     const client = await this.tables.get(tables.remediations);
     try {
-      const result = await client.updateEntity(
-        { partitionKey: sanitizeKey(verdictId), rowKey, ...remediationColumns(patch) },
-        'Merge',
-        { etag, ...signal(options) },
-      );
+      const result = await client.updateEntity(entity, 'Merge', { etag, ...signal(options) });
       return result.etag ?? '';
     } catch (error) {
       if (statusCode(error) === 412 || statusCode(error) === 404)
         throw new ConcurrencyConflictError(
-          `Remediation row ${verdictId}/${rowKey} changed since it was read`,
+          `Remediation row ${entity.partitionKey}/${entity.rowKey} changed since it was read`,
         );
       throw storageFailure('updating a remediation row', error);
     }
