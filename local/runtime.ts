@@ -49,6 +49,8 @@ export interface LocalRuntimeOptions {
   tls?: { keyPem: string; certPem: string; caPem: string } | undefined;
   /** How the identity client reaches a plain-http sandbox (tests): a URL-rewriting client. */
   identityHttpClientFor?: ((tenant: SandboxTenant) => HttpClient) | undefined;
+  /** The same without a sandbox (the benchmark runs its tenant on a thread of its own). */
+  identityHttpClient?: HttpClient | undefined;
   /** Mailboxes added to the seeded ones (the benchmark seeds a campaign's worth). */
   extraMailboxes?: SandboxMailbox[];
   /** Graph's latency and per-mailbox limit in the sandbox tenant (the benchmark's conditions). */
@@ -182,17 +184,17 @@ export async function startLocalRuntime(
     stops.push(() => queue.close());
     // The sandbox profile's certificate is a file reference, read by the same secret and certificate code as Key Vault's.
     const secrets = new LocalSecretSource({ runtime: 'local', baseDir: options.dataDir });
+    const identityHttpClient =
+      options.identityHttpClientFor && estate
+        ? options.identityHttpClientFor(estate.tenant)
+        : options.identityHttpClient;
     const services = buildServices(settings, {
       queue,
       secrets,
-      ...(options.identityHttpClientFor && estate
-        ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
-        : {}),
+      ...(identityHttpClient ? { identityHttpClient } : {}),
       backendFor: createMailBackendFactory({
         secrets,
-        ...(options.identityHttpClientFor && estate
-          ? { identityHttpClient: options.identityHttpClientFor(estate.tenant) }
-          : {}),
+        ...(identityHttpClient ? { identityHttpClient } : {}),
         ...(options.tls ? { ewsCa: options.tls.caPem } : {}),
         log: (line) => log(`mail        ${line}`),
       }),

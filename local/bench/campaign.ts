@@ -1,9 +1,10 @@
 import { queues } from '../../shared/bindings.js';
-import type { LocalRuntime } from '../runtime.js';
+import type { BareLocalRuntime } from '../runtime.js';
 import { sampleVerdict } from '../sampleTenant.js';
 import type { SandboxMailbox } from '../sandbox/types.js';
 import { graphEconomy, type HttpRequestCounter, mainThreadCpuMs } from './measure.js';
 import type { CampaignResult } from './report.js';
+import type { TenantThread } from './tenantThread.js';
 
 export interface CampaignPlan {
   name: string;
@@ -25,7 +26,8 @@ export function mailboxesFor(plan: CampaignPlan): SandboxMailbox[] {
 }
 
 export interface CampaignDeps {
-  runtime: LocalRuntime;
+  runtime: BareLocalRuntime;
+  tenant: TenantThread;
   tableRequests: HttpRequestCounter;
   /** Secret reads so far (the runtime's file secret source). */
   secretReads: () => number;
@@ -40,7 +42,7 @@ export interface CampaignDeps {
 export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promise<CampaignResult> {
   const { runtime } = deps;
   const api = runtime.apiUrl.replace('localhost', '127.0.0.1');
-  runtime.tenant.resetCounters();
+  await deps.tenant.resetCounters();
   deps.tableRequests.reset();
   const secretsBefore = deps.secretReads();
   const before = runtime.queue.stats(queues.remediations.name).completed;
@@ -51,6 +53,7 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
   const tableActive = runtime.tableActiveMs();
+  const tenantActive = deps.tenant.activeMs();
   const started = performance.now();
   const response = await fetch(`${api}/verdicts`, {
     method: 'POST',
@@ -75,8 +78,10 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
   const used = process.cpuUsage(cpu);
   const workerCpuMs = mainThreadCpuMs() - mainCpu;
   const tableMs = runtime.tableActiveMs() - tableActive;
+  const tenantMs = deps.tenant.activeMs() - tenantActive;
+  const { requests, tokenRequests } = await deps.tenant.snapshot();
   const tableOperations = deps.tableRequests.requests;
-  const economy = graphEconomy(runtime.tenant.requests);
+  const economy = graphEconomy(requests);
   const status = (await (
     await fetch(statusUrl.replace('localhost', '127.0.0.1') + '?pageSize=1')
   ).json()) as {
@@ -93,10 +98,11 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
     roundTripsPerMailbox: economy.roundTripsPerMailbox,
     throttled: economy.throttled,
     tableOperations,
-    tokenRequests: runtime.tenant.tokenRequests,
+    tokenRequests,
     secretReads: deps.secretReads() - secretsBefore,
     cpuMs: (used.user + used.system) / 1000,
     workerCpuMs,
     tableMs,
+    tenantMs,
   };
 }

@@ -55,6 +55,7 @@ const results = (overrides: Partial<BenchResults> = {}): BenchResults => ({
       cpuMs: 6000,
       workerCpuMs: 2500,
       tableMs: 3000,
+      tenantMs: 1000,
     },
   ],
   crowded: undefined,
