@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import { threadCpuProgram } from './threadCpu.js';
+
 const requireFromHere = createRequire(__filename);
 
 /** Azurite's well-known development account key (public, documented by Microsoft). */
@@ -12,16 +14,16 @@ export const azuriteAccountKey =
 export interface RunningAzurite {
   port: number;
   connectionString: string;
-  /**
-   * Milliseconds Azurite's thread has spent working (its event loop's active time) since it started:
-   * the benchmark subtracts it to tell the worker's own CPU from the table service's.
-   */
-  activeMs(): number;
+  /** CPU milliseconds Azurite's thread has used (Linux; NaN elsewhere): the bench reports it apart from the worker's. */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
 type WorkerReport =
-  { kind: 'started'; address: string } | { kind: 'failed'; message: string } | { kind: 'stopped' };
+  | { kind: 'started'; address: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'stopped' }
+  | { kind: 'cpu'; ms: number };
 
 /*
  * The thread's program. Plain CommonJS evaluated by the worker, so it runs the same from the compiled
@@ -47,7 +49,9 @@ server.start().then(
   () => parentPort.postMessage({ kind: 'started', address: server.getHttpServerAddress() }),
   (error) => parentPort.postMessage({ kind: 'failed', message: String((error && error.message) || error) }),
 );
+${threadCpuProgram}
 parentPort.on('message', async (message) => {
+  if (message === 'cpu') return parentPort.postMessage({ kind: 'cpu', ms: threadCpuMs() });
   if (message !== 'stop') return;
   try {
     await server.close();
@@ -135,12 +139,16 @@ export async function startAzurite(
     );
   }
   const port = Number(new URL(started.address).port);
-  const idleAtStart = worker.performance.eventLoopUtilization();
   let stopping: Promise<void> | undefined;
   return {
     port,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${azuriteAccountKey};TableEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
-    activeMs: () => worker.performance.eventLoopUtilization(idleAtStart).active,
+    async cpuMs() {
+      const answer = next();
+      worker.postMessage('cpu');
+      const report = await answer;
+      return report.kind === 'cpu' ? report.ms : Number.NaN;
+    },
     stop() {
       stopping ??= (async () => {
         const stopped = next().catch(() => undefined);

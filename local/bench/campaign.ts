@@ -52,8 +52,8 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
   };
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
-  const tableActive = runtime.tableActiveMs();
-  const tenantActive = deps.tenant.activeMs();
+  const tableCpu = await runtime.tableCpuMs();
+  const tenantCpu = await deps.tenant.cpuMs();
   const started = performance.now();
   const response = await fetch(`${api}/verdicts`, {
     method: 'POST',
@@ -69,16 +69,29 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
       `  ${plan.name}: ${done}/${plan.recipients.length} mailboxes done after ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
   }, 2000);
+  // Remediated: every mailbox's message has been handled and nothing of the remediations queue is left.
+  // The verdict's bookkeeping (its completion check, paced by the rows) ends later: every queue idle.
+  let remediatedAt: number | undefined;
+  const watch = setInterval(() => {
+    const q = runtime.queue.stats(queues.remediations.name);
+    if (q.completed - before >= plan.recipients.length && q.active + q.scheduled + q.inFlight === 0) {
+      remediatedAt ??= performance.now();
+      clearInterval(watch);
+    }
+  }, 5);
   try {
     await runtime.queue.idle();
   } finally {
     clearInterval(ticker);
+    clearInterval(watch);
   }
-  const seconds = (performance.now() - started) / 1000;
+  const idleAt = performance.now();
+  const seconds = ((remediatedAt ?? idleAt) - started) / 1000;
+  const completedSeconds = (idleAt - started) / 1000;
   const used = process.cpuUsage(cpu);
   const workerCpuMs = mainThreadCpuMs() - mainCpu;
-  const tableMs = runtime.tableActiveMs() - tableActive;
-  const tenantMs = deps.tenant.activeMs() - tenantActive;
+  const tableCpuMs = (await runtime.tableCpuMs()) - tableCpu;
+  const tenantCpuMs = (await deps.tenant.cpuMs()) - tenantCpu;
   const { requests, tokenRequests } = await deps.tenant.snapshot();
   const tableOperations = deps.tableRequests.requests;
   const economy = graphEconomy(requests);
@@ -92,6 +105,7 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
     recipients: plan.recipients.length,
     copies: plan.recipients.length * plan.copiesPerRecipient,
     seconds,
+    completedSeconds,
     succeeded: status.verdict?.succeeded ?? 0,
     failed: status.verdict?.failed ?? 0,
     graphOperations: economy.operations,
@@ -102,7 +116,7 @@ export async function runCampaign(plan: CampaignPlan, deps: CampaignDeps): Promi
     secretReads: deps.secretReads() - secretsBefore,
     cpuMs: (used.user + used.system) / 1000,
     workerCpuMs,
-    tableMs,
-    tenantMs,
+    tableCpuMs,
+    tenantCpuMs,
   };
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import type { SandboxRequestRecord } from '../sandbox/types.js';
+import { threadCpuMs } from '../threadCpu.js';
 
 export interface Machine {
   cores: number;
@@ -57,26 +58,10 @@ export class HttpRequestCounter {
   }
 }
 
-/**
- * CPU milliseconds of this process's main thread: the functions (and the in-process sandbox), without
- * Azurite's thread, libuv's pool or V8's helper threads. Linux reads the thread's own clock from
- * /proc (the main thread's id is the process id); elsewhere the whole process's CPU stands in.
- */
+/** CPU milliseconds of this process's main thread (the functions): see threadCpu.ts. */
 export function mainThreadCpuMs(): number {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / clockTicksPerSecond;
-  } catch {
-    const used = process.cpuUsage();
-    return (used.user + used.system) / 1000;
-  }
+  return threadCpuMs();
 }
-
-/** USER_HZ: 100 on every Linux Node supports. */
-const clockTicksPerSecond = 100;
 
 /** `127.0.0.1:port` of the Table endpoint in an Azurite connection string. */
 export function tableHost(connectionString: string): string {

@@ -3,6 +3,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 
 import { startSandboxTenant } from '../sandbox/index.js';
 import type { SandboxRequestRecord, SandboxTenantOptions } from '../sandbox/types.js';
+import { threadCpuMs } from '../threadCpu.js';
 
 /** What the bench reads of the tenant after a campaign. */
 export interface TenantSnapshot {
@@ -20,16 +21,16 @@ export interface TenantThread {
   publicAuthorityHost: string;
   snapshot(): Promise<TenantSnapshot>;
   resetCounters(): Promise<void>;
-  /** Milliseconds the tenant's thread has spent working since it started. */
-  activeMs(): number;
+  /** CPU milliseconds of the tenant's thread (Linux; the process's elsewhere). */
+  cpuMs(): Promise<number>;
   close(): Promise<void>;
 }
 
 /** Only data crosses to the thread: the options without callbacks. */
 export type TenantThreadOptions = Omit<SandboxTenantOptions, 'log'>;
 
-type Request = { id: number; op: 'snapshot' | 'reset' | 'close' };
-type Reply = { id: number; snapshot?: TenantSnapshot };
+type Request = { id: number; op: 'snapshot' | 'reset' | 'cpu' | 'close' };
+type Reply = { id: number; snapshot?: TenantSnapshot; cpuMs?: number };
 type Started = { started: { graphEndpoint: string; authorityHost: string; publicAuthorityHost: string } };
 
 /** Starts the tenant in a worker thread running this compiled module (the bench runs from dist/). */
@@ -41,7 +42,6 @@ export async function startTenantThread(options: TenantThreadOptions): Promise<T
     worker.once('message', (message: Started) => resolve(message.started));
     worker.once('error', reject);
   });
-  const idle = worker.performance.eventLoopUtilization();
   let next = 0;
   const pending = new Map<number, (reply: Reply) => void>();
   worker.on('message', (reply: Reply) => {
@@ -60,7 +60,7 @@ export async function startTenantThread(options: TenantThreadOptions): Promise<T
     resetCounters: async () => {
       await call('reset');
     },
-    activeMs: () => worker.performance.eventLoopUtilization(idle).active,
+    cpuMs: async () => (await call('cpu')).cpuMs ?? Number.NaN,
     close: async () => {
       await call('close');
       await worker.terminate();
@@ -86,6 +86,7 @@ async function serveInThread(options: TenantThreadOptions): Promise<void> {
         id: request.id,
         snapshot: { requests: [...tenant.requests], tokenRequests: tenant.tokenRequests },
       } satisfies Reply);
+    else if (request.op === 'cpu') port.postMessage({ id: request.id, cpuMs: threadCpuMs() } satisfies Reply);
     else if (request.op === 'reset') {
       tenant.resetCounters();
       port.postMessage({ id: request.id } satisfies Reply);

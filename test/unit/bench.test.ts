@@ -9,6 +9,7 @@ import {
   render,
 } from '../../local/bench/report.js';
 import type { SandboxRequestRecord } from '../../local/sandbox/types.js';
+import { parseThreadStat } from '../../local/threadCpu.js';
 
 const request = (
   mailbox: string,
@@ -44,6 +45,7 @@ const results = (overrides: Partial<BenchResults> = {}): BenchResults => ({
       recipients: 1000,
       copies: 1000,
       seconds: 7,
+      completedSeconds: 8,
       succeeded: 1000,
       failed: 0,
       graphOperations: 3000,
@@ -54,8 +56,8 @@ const results = (overrides: Partial<BenchResults> = {}): BenchResults => ({
       secretReads: 1,
       cpuMs: 6000,
       workerCpuMs: 2500,
-      tableMs: 3000,
-      tenantMs: 1000,
+      tableCpuMs: 3000,
+      tenantCpuMs: 1000,
     },
   ],
   crowded: undefined,
@@ -160,5 +162,12 @@ describe("the main thread's clock", () => {
     const waited = mainThreadCpuMs() - before - spun;
     expect(spun).toBeGreaterThanOrEqual(150);
     expect(waited).toBeLessThan(spun);
+  });
+});
+
+describe("a thread's CPU from /proc", () => {
+  it('adds user and system ticks, reading past a command name with spaces and parentheses', () => {
+    const stat = '4242 (node (worker) x) S 1 4242 4242 0 -1 4194304 10 0 0 0 250 37 0 0 20 0 9 0 100 0 0';
+    expect(parseThreadStat(stat)).toBe((250 + 37) * 10);
   });
 });
