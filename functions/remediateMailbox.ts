@@ -3,7 +3,6 @@ import { app, type InvocationContext } from '@azure/functions';
 import { systemCaller } from '../shared/app/approval.js';
 import { followForwardsHook } from '../shared/app/followForwards.js';
 import { remediateMailbox as remediateMailboxUseCase } from '../shared/app/remediateMailbox.js';
-import { withAuditScope } from '../shared/audit/scope.js';
 import { maxDeliveryCount, queues, serviceBusConnection } from '../shared/bindings.js';
 import { chaosCrash } from '../shared/chaos/chaos.js';
 import { getServices } from '../shared/composition.js';
@@ -31,30 +30,27 @@ export async function remediateMailbox(message: unknown, context: InvocationCont
   const config = stored.document;
   const deliveryCount = Number(context.triggerMetadata?.deliveryCount ?? 1);
   const log = (line: string) => context.log(line);
-  // The auditing mail backend reads whose work this is; the port itself carries no verdict.
-  const result = await withAuditScope(
-    { who: systemCaller('remediateMailbox'), verdictId: work.verdictId },
-    () =>
-      remediateMailboxUseCase(
-        work,
-        { deliveryCount, maxDeliveryCount, owner: context.invocationId },
-        {
-          store: services.store,
-          config,
-          backendFor: (profile) => services.backendFor(profile, config),
-          send: (messages, options) => services.queue.send(queues.remediations.name, messages, options),
-          expandGroup: (members) =>
-            enqueueCopies(
-              { ...work, action: work.action },
-              members.map((recipient) => ({ ...work, recipient })),
-              { rows: services.store, queue: services.queue },
-            ),
-          log,
-          leaseMs: services.leaseMs,
-          crash: services.chaos && chaosCrash(services.chaos),
-          followForwards: followForwardsHook({ rows: services.store, queue: services.queue, config, log }),
-        },
-      ),
+  const result = await remediateMailboxUseCase(
+    work,
+    { deliveryCount, maxDeliveryCount, owner: context.invocationId },
+    {
+      store: services.store,
+      config,
+      backendFor: (profile) => services.backendFor(profile, config),
+      send: (messages, options) => services.queue.send(queues.remediations.name, messages, options),
+      expandGroup: (members) =>
+        enqueueCopies(
+          { ...work, action: work.action },
+          members.map((recipient) => ({ ...work, recipient })),
+          { rows: services.store, queue: services.queue },
+        ),
+      log,
+      leaseMs: services.leaseMs,
+      crash: services.chaos && chaosCrash(services.chaos),
+      followForwards: followForwardsHook({ rows: services.store, queue: services.queue, config, log }),
+      // The auditing mail backend names whose work each mailbox action is: every call carries it.
+      audit: { who: systemCaller('remediateMailbox'), verdictId: work.verdictId },
+    },
   );
   if (result.kind === 'skipped')
     context.log(`remediation skipped verdict=${work.verdictId} row=${work.rowKey}: ${result.why}`);

@@ -23,6 +23,8 @@ export interface RemediateMailboxDeps {
   now?: () => Date;
   /** Issue 13: remediates the forwards and replies of a removed copy. */
   followForwards?: RemediateDeps['followForwards'];
+  /** Who the mailbox actions are done for (the audit trail). */
+  audit?: RemediateDeps['audit'];
 }
 
 /** The queue delivery as the trigger saw it. */
@@ -60,6 +62,7 @@ export async function remediateMailbox(
       store: deps.store,
       config: deps.config,
       backendFor: (profile) => deps.backendFor(profile),
+      audit: deps.audit,
       scheduleRetry: (next, at, options) =>
         deps.send(
           [

@@ -9,7 +9,6 @@ import type {
   PreviousRemediation,
 } from '../ports/mail.js';
 import type { ActionName } from '../verdicts/schema.js';
-import { currentAuditScope } from './scope.js';
 
 export interface AuditingOptions {
   now?: () => Date;
@@ -29,7 +28,8 @@ export function auditingBackend(
 ): MailBackend {
   const now = options.now ?? (() => new Date());
   const record = async (mailbox: string, detail: string, callOptions?: CallOptions) => {
-    const scope = currentAuditScope();
+    // Carried by the call (the remediation passes it with every mailbox call), not by ambient state.
+    const scope = callOptions?.audit;
     const entry: AuditEntry = {
       who: scope?.who ?? 'clawback',
       what: 'mailboxAction',

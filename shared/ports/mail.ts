@@ -3,6 +3,14 @@ import type { ActionName } from '../verdicts/schema.js';
 /** Everything an adapter call accepts besides its arguments. */
 export interface CallOptions {
   abortSignal?: AbortSignal;
+  /** Whose work the call is part of: the audit trail's row for a mailbox action names it (SPEC §5). */
+  audit?: AuditScope | undefined;
+}
+
+/** Who a mailbox action is done for, and under which verdict. */
+export interface AuditScope {
+  who: string;
+  verdictId?: string | undefined;
 }
 
 /** One delivered copy of a message in a mailbox. */

@@ -39,7 +39,7 @@ export interface ActContext {
 export async function actOnCopies(ctx: ActContext): Promise<Outcome | undefined> {
   const { message, lease, backend, deps, options } = ctx;
   // Mailbox calls end with the lease; table writes are conditional on it instead.
-  const mailbox: CallOptions = { abortSignal: lease.signal };
+  const mailbox: CallOptions = { abortSignal: lease.signal, audit: deps.audit };
   const who = { profile: ctx.profile.name, backend: backend.kind };
   const earlier = lease.earlier?.action === message.action ? lease.earlier : undefined;
   const found = await backend.findMessages(

@@ -1,4 +1,4 @@
-import type { CallOptions } from '../ports/mail.js';
+import type { AuditScope, CallOptions } from '../ports/mail.js';
 import type { RemediatedCopy, RemediationPatch, TerminalStatus } from '../ports/results.js';
 import { type Lease, type LeaseDeps, writeAsOwner } from './lease.js';
 import { withStorageRetries } from './storage.js';
@@ -21,6 +21,8 @@ export type CrashPoint = 'afterClaim' | 'afterIntent' | 'afterAction' | 'afterRe
 
 export interface RecordDeps extends LeaseDeps {
   crash?: ((point: CrashPoint) => void) | undefined;
+  /** Who the mailbox actions are done for (the audit trail). */
+  audit?: AuditScope | undefined;
   log: (line: string) => void;
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { isSimulatedCrash } from '../chaos/crash.js';
 import type { ConfigDocument, Profile } from '../config/document.js';
 import { type ClawbackError, toClawbackError } from '../errors.js';
-import type { CallOptions, MailBackend } from '../ports/mail.js';
+import type { AuditScope, CallOptions, MailBackend } from '../ports/mail.js';
 import type { RemediatedCopy, ResultStore, TerminalStatus } from '../ports/results.js';
 import { routeRecipient } from '../routing/route.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
@@ -41,6 +41,8 @@ export interface RemediateDeps {
   leaseMs?: number;
   /** Fault injection (local chaos runs): throws a simulated crash at the named point. */
   crash?: (point: CrashPoint) => void;
+  /** Who the mailbox actions are done for: every mailbox call carries it to the audit trail. */
+  audit?: AuditScope | undefined;
   /** Issue 13: remediates the forwards and replies of a removed copy; returns how many rows it added. */
   followForwards?: (copy: RemovedCopy, options?: CallOptions) => Promise<number>;
 }
@@ -81,6 +83,7 @@ export async function remediate(
     leaseMs: deps.leaseMs ?? defaultLeaseMs,
     log: deps.log ?? (() => undefined),
     crash: deps.crash,
+    audit: deps.audit,
   };
   const claim = await claimRow(message, deps.owner ?? randomUUID(), record, options);
   if (claim.kind !== 'owned') return claim;
@@ -102,7 +105,7 @@ async function remediateLeased(
   record: RecordDeps,
   options: CallOptions | undefined,
 ): Promise<RemediateResult> {
-  const mailbox: CallOptions = { abortSignal: lease.signal };
+  const mailbox: CallOptions = { abortSignal: lease.signal, audit: deps.audit };
   const finish = async (outcome: Outcome): Promise<RemediateResult> =>
     (await finishRow(lease, outcome, record, options))
       ? { kind: 'done', status: outcome.status }

@@ -87,7 +87,7 @@ export async function restoreCopies(ctx: RestoreContext): Promise<Outcome | unde
       originalFolder: previous.originalFolder,
       quarantineLocation: previous.quarantineLocation,
     },
-    { abortSignal: ctx.lease.signal },
+    { abortSignal: ctx.lease.signal, audit: deps.audit },
   );
   deps.crash?.('afterAction');
   await withStorageRetries(deps, () =>

@@ -113,6 +113,8 @@ describe('the audit trail of a full run', () => {
         .map((r) => `${r.mailbox} ${r.detail?.split(' ')[0]}`)
         .sort(),
     ).toEqual(['alice@contoso.com restore', 'bob@contoso.com restore']);
+    // Each mailbox action names the remediation that made it (carried by the call, not ambient state).
+    expect([...new Set(find('mailboxAction', id).map((r) => r.who))]).toEqual(['clawback:remediateMailbox']);
     // The simulation and the rejected verdict changed nothing, so they left no mailbox action.
     expect(find('mailboxAction', otherId)).toHaveLength(0);
 
