@@ -6,6 +6,7 @@ import { useServices } from '../../shared/composition.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { InMemoryConfigStore } from '../fakes/inMemoryConfigStore.js';
+import { ConfigMother } from '../mothers/configMother.js';
 import { testServices } from '../support/services.js';
 
 let runtime: 'local' | 'azure' = 'local';
@@ -57,35 +58,9 @@ type Body = Record<string, unknown> & {
 };
 const bodyOf = (r: HttpResponseInit) => r.jsonBody as Body;
 
+/** A valid document using every part once; each test changes its own copy. */
 function example(): Record<string, unknown> {
-  return {
-    settings: { maxAttempts: 3, graphTimeoutSeconds: 30, ewsTimeoutSeconds: 30, mode: 'enforce' },
-    profiles: [
-      {
-        name: 'contoso-online',
-        type: 'graph',
-        tenantId: 'contoso.onmicrosoft.com',
-        clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-        certificate: { keyVaultSecret: 'contoso-graph-cert' },
-      },
-      {
-        name: 'contoso-onprem',
-        type: 'ews',
-        ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-        username: 'CONTOSO\\svc-clawback',
-        password: { keyVaultSecret: 'contoso-ews-password' },
-        trustedCa: { keyVaultSecret: 'contoso-ews-ca' },
-      },
-    ],
-    chains: [{ name: 'hybrid', profiles: ['contoso-online', 'contoso-onprem'] }],
-    domains: { 'contoso.com': 'hybrid', 'Bücher.example': 'contoso-online', ALL: 'contoso-online' },
-    policies: [
-      { verdict: 'malicious', action: 'quarantine' },
-      { verdict: 'clean', action: 'restore' },
-    ],
-    forwardTo: 'soc@contoso.com',
-    sources: [{ name: 'proofpoint-tap', signingSecret: { keyVaultSecret: 'tap-webhook' } }],
-  };
+  return ConfigMother.hybrid().build();
 }
 
 describe('GET and PUT /api/config', () => {

@@ -2,13 +2,14 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
 import type { Services } from '../../shared/composition.js';
-import { type ConfigDocumentInput, configDocumentSchema } from '../../shared/config/document.js';
+import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import type { ConfigStore } from '../../shared/ports/config.js';
 import type { QueueSender } from '../../shared/ports/queue.js';
 import type { ResultStore, VerdictRecord } from '../../shared/ports/results.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
+import { ConfigMother } from '../mothers/configMother.js';
 
 /**
  * The part of the result store ingest uses, in memory, counting every row it writes (a batch of n
@@ -63,21 +64,10 @@ export class InMemoryIngestStore {
 export const signingSecret = 'whsec-property-0123456789';
 
 export function fixedConfig(overrides: Partial<ConfigDocumentInput> = {}): ConfigStore {
-  const document = configDocumentSchema.parse({
-    profiles: [
-      {
-        name: 'contoso-online',
-        type: 'graph',
-        tenantId: 'contoso.onmicrosoft.com',
-        clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-        certificate: { keyVaultSecret: 'contoso-graph-cert' },
-      },
-    ],
-    domains: { 'contoso.com': 'contoso-online' },
-    policies: [{ verdict: 'malicious', action: 'softDelete' }],
-    sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
-    ...overrides,
-  });
+  const document = ConfigMother.minimal()
+    .withSources({ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' })
+    .with(overrides)
+    .parse();
   return {
     get: () => Promise.resolve({ document, version: 'fixed' }),
     put: () => Promise.reject(new Error('read-only in this test')),

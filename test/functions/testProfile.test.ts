@@ -16,6 +16,7 @@ import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { createTestPki } from '../fakes/ews/certificates.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
+import { ProfileMother } from '../mothers/profileMother.js';
 import { rewritingClient } from '../support/identity.js';
 import { testServices } from '../support/services.js';
 
@@ -101,24 +102,24 @@ function backendFor(profile: Profile): MailBackend {
   });
 }
 
+// `extra` may unset a field (`trustedCa: undefined`), so it is spread over the mother's profile.
 const graph = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  type: 'graph',
-  tenantId: 'contoso.onmicrosoft.com',
-  clientId,
-  certificate: { keyVaultSecret: 'app-cert' },
-  authorityHost: tenant.publicAuthorityHost,
-  graphEndpoint: tenant.graphEndpoint,
+  ...ProfileMother.graph({
+    name,
+    clientId,
+    certificate: { keyVaultSecret: 'app-cert' },
+    ...ProfileMother.sandboxEndpoints(tenant),
+  }),
   ...extra,
 });
 const onprem = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  type: 'ews',
-  ewsUrl: ewsTls.url,
-  username: 'CONTOSO\\svc-clawback',
-  password: { keyVaultSecret: 'ews-password' },
-  auth: 'basic',
-  trustedCa: { keyVaultSecret: 'contoso-ca' },
+  ...ProfileMother.ews({
+    name,
+    ewsUrl: ewsTls.url,
+    password: { keyVaultSecret: 'ews-password' },
+    auth: 'basic',
+    trustedCa: { keyVaultSecret: 'contoso-ca' },
+  }),
   ...extra,
 });
 

@@ -6,22 +6,15 @@ import {
   normalizeDomain,
   validateConfigDocument,
 } from '../../../shared/config/document.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
-const guid = '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5';
+// `extra` may hold what the schema must refuse, so it is spread over the mother's valid profile.
 const graph = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  type: 'graph',
-  tenantId: 'contoso.onmicrosoft.com',
-  clientId: guid,
-  certificate: { keyVaultSecret: 'contoso-graph-cert' },
+  ...ProfileMother.graph({ name }),
   ...extra,
 });
 const ews = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  type: 'ews',
-  ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-  username: 'CONTOSO\\svc-clawback',
-  password: { keyVaultSecret: 'contoso-ews-password' },
+  ...ProfileMother.ews({ name }),
   ...extra,
 });
 

@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
 
 import { validateConfigDocument } from '../../../shared/config/document.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
-const base = {
-  profiles: [
-    {
-      name: 'contoso-online',
-      type: 'graph',
-      tenantId: 'contoso.onmicrosoft.com',
-      clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-      certificate: { keyVaultSecret: 'contoso-graph-cert' },
-    },
-    {
-      name: 'contoso-onprem',
-      type: 'ews',
-      ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-      username: 'CONTOSO\\svc-clawback',
-      password: { keyVaultSecret: 'ews-password' },
-    },
-  ],
-  domains: { ALL: 'contoso-online' },
-};
+/** A Graph and an EWS profile, so a Defender source can name either. */
+const base = ConfigMother.minimal()
+  .withProfiles(ProfileMother.graph(), ProfileMother.ews())
+  .withDomains({ ALL: 'contoso-online' })
+  .withPolicies()
+  .build();
 
 const specSources = [
   { name: 'soar', signingSecret: { keyVaultSecret: 'soar-webhook' } },

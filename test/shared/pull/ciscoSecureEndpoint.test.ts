@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { startFakeCiscoSecureEndpoint } from '../../../local/platforms/ciscoSecureEndpoint.js';
-import { configDocumentSchema, type PullConfig } from '../../../shared/config/document.js';
+import type { PullConfig } from '../../../shared/config/document.js';
 import { InMemoryCursorStore } from '../../../shared/cursors/inMemoryCursorStore.js';
 import type { QueueSender } from '../../../shared/ports/queue.js';
 import type { SecretSource } from '../../../shared/ports/secrets.js';
@@ -9,6 +9,8 @@ import { pullSource } from '../../../shared/pull/run.js';
 import { fanOut } from '../../../shared/recipients/fanOut.js';
 import { InMemoryResultStore } from '../../../shared/results/memory/inMemoryResultStore.js';
 import type { VerdictMessage } from '../../../shared/verdicts/messages.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
 const clientId = 'a1b2c3d4e5f6a7b8c9d0';
 const apiKey = 'amp-api-key-value';
@@ -70,21 +72,11 @@ function config(name: string, baseUrl: string) {
   };
   return {
     pull,
-    document: configDocumentSchema.parse({
-      profiles: [
-        {
-          name: 'contoso-online',
-          type: 'graph',
-          tenantId: 'contoso.onmicrosoft.com',
-          clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-          certificate: { keyVaultSecret: 'c' },
-          fallbackSearch: true,
-        },
-      ],
-      domains: { 'contoso.com': 'contoso-online' },
-      policies: [{ verdict: 'malicious', action: 'quarantine' }],
-      sources: [{ name, pull }],
-    }),
+    document: ConfigMother.minimal()
+      .withProfiles(ProfileMother.graph({ fallbackSearch: true }))
+      .withPolicies({ verdict: 'malicious', action: 'quarantine' })
+      .withSources({ name, pull })
+      .parse(),
   };
 }
 

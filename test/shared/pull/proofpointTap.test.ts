@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type FakeTap, startFakeTap, type TapEvent } from '../../../local/platforms/tap.js';
-import { configDocumentSchema, type PullConfig } from '../../../shared/config/document.js';
+import type { PullConfig } from '../../../shared/config/document.js';
 import { InMemoryCursorStore } from '../../../shared/cursors/inMemoryCursorStore.js';
 import type { CursorStore, SourceCursor } from '../../../shared/ports/cursors.js';
 import type { QueueSender } from '../../../shared/ports/queue.js';
@@ -9,6 +9,7 @@ import type { SecretSource } from '../../../shared/ports/secrets.js';
 import { type PullDeps, pullSource, sourceStatuses } from '../../../shared/pull/run.js';
 import { InMemoryResultStore } from '../../../shared/results/memory/inMemoryResultStore.js';
 import type { VerdictMessage } from '../../../shared/verdicts/messages.js';
+import { ConfigMother } from '../../mothers/configMother.js';
 
 const principal = 'c8f4b7e2-tap-principal';
 const secretValue = 'tap-secret-value-1';
@@ -97,19 +98,7 @@ function config(name: string, baseUrl: string) {
   };
   return {
     pull,
-    document: configDocumentSchema.parse({
-      profiles: [
-        {
-          name: 'contoso-online',
-          type: 'graph',
-          tenantId: 'contoso.onmicrosoft.com',
-          clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-          certificate: { keyVaultSecret: 'c' },
-        },
-      ],
-      domains: { 'contoso.com': 'contoso-online' },
-      sources: [{ name, pull }],
-    }),
+    document: ConfigMother.minimal().withPolicies().withSources({ name, pull }).parse(),
   };
 }
 

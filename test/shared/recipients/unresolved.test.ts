@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { configDocumentSchema } from '../../../shared/config/document.js';
 import type { Page } from '../../../shared/ports/results.js';
 import {
   copiesWithoutMessageId,
@@ -9,23 +8,13 @@ import {
   unresolvedNote,
 } from '../../../shared/recipients/unresolved.js';
 import type { ActionName, DeliveredMessage, VerdictChange } from '../../../shared/verdicts/schema.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
 const threatKey = 'ab'.repeat(32);
 
 function config(fallbackSearch: boolean) {
-  return configDocumentSchema.parse({
-    profiles: [
-      {
-        name: 'contoso-online',
-        type: 'graph',
-        tenantId: 'contoso.onmicrosoft.com',
-        clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-        certificate: { keyVaultSecret: 'c' },
-        fallbackSearch,
-      },
-    ],
-    domains: { 'contoso.com': 'contoso-online' },
-  });
+  return ConfigMother.minimal().withProfiles(ProfileMother.graph({ fallbackSearch })).withPolicies().parse();
 }
 
 function pages(items: ResolvedCopy[]) {

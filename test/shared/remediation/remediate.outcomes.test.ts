@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { type ConfigDocument, configDocumentSchema } from '../../../shared/config/document.js';
+import type { ConfigDocument } from '../../../shared/config/document.js';
 import { ClawbackError } from '../../../shared/errors.js';
 import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../../shared/ports/results.js';
 import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
 import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { MailboxMother } from '../../mothers/mailboxMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
 const alice = 'alice@contoso.com';
 const messageId = '<m1@mail.example.com>';
@@ -62,19 +65,12 @@ class FlakyRows {
   }
 }
 
-const config: ConfigDocument = configDocumentSchema.parse({
-  settings: { maxAttempts: 3 },
-  profiles: [
-    {
-      name: 'online',
-      type: 'graph',
-      tenantId: 'contoso.onmicrosoft.com',
-      clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-      certificate: { keyVaultSecret: 'c' },
-    },
-  ],
-  domains: { 'contoso.com': 'online' },
-});
+const config: ConfigDocument = ConfigMother.minimal()
+  .withSettings({ maxAttempts: 3 })
+  .withProfiles(ProfileMother.graph({ name: 'online' }))
+  .withDomains({ 'contoso.com': 'online' })
+  .withPolicies()
+  .parse();
 
 const message: RemediationMessage = {
   verdictId: 'v1',
@@ -167,7 +163,7 @@ describe('the intent written before the effect', () => {
     // Graph folder ids are long; 500 copies in two folders must not make a 64 KiB property.
     const inbox = `AAMkAD${'x'.repeat(140)}inbox`;
     const invoices = `AAMkAD${'y'.repeat(140)}invoices`;
-    for (let i = 0; i < 500; i++) backend.deliver(alice, messageId, i % 2 === 0 ? inbox : invoices);
+    MailboxMother.deliver(backend, alice, messageId, { copies: 500, folders: [inbox, invoices] });
 
     await expect(remediate(message, deps(rows, backend))).resolves.toMatchObject({ status: 'succeeded' });
     expect(backend.actions).toHaveLength(500);

@@ -9,6 +9,7 @@ import { routeRecipient } from '../../../shared/routing/route.js';
 import { remediationRowKey } from '../../../shared/verdicts/ids.js';
 import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 
 const messageId = '<m1@mail.example.com>';
 const verdictId = '8235000000000-0123456789';
@@ -68,20 +69,8 @@ class RowsInMemory implements Pick<
   }
 }
 
-const graph = (name: string) => ({
-  name,
-  type: 'graph' as const,
-  tenantId: 'contoso.onmicrosoft.com',
-  clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-  certificate: { keyVaultSecret: 'c' },
-});
-const ews = (name: string) => ({
-  name,
-  type: 'ews' as const,
-  ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-  username: 'CONTOSO\\svc',
-  password: { keyVaultSecret: 'p' },
-});
+const graph = (name: string) => ProfileMother.graph({ name });
+const ews = (name: string) => ProfileMother.ews({ name });
 
 function config(domains: Record<string, string>): ConfigDocument {
   return configDocumentSchema.parse({

@@ -12,6 +12,7 @@ import type { SecretSource } from '../../../../shared/ports/secrets.js';
 import { createTestPki } from '../../../fakes/ews/certificates.js';
 import { parseXml } from '../../../fakes/ews/xml.js';
 import { type EwsFakeOptions, FakeEwsServer, mimeHeaderLines } from '../../../fakes/ewsServer.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
 
 const alice = 'alice@contoso.com';
 const bob = 'bob@contoso.com';
@@ -49,11 +50,8 @@ function backendFor(
   profile: Partial<EwsProfile> = {},
   deps: Partial<EwsBackendDeps> = {},
 ): EwsMailBackend {
-  const parsed = ewsProfileSchema.parse({
-    name: 'contoso-onprem',
-    type: 'ews',
+  const parsed = ProfileMother.parsedEws({
     ewsUrl: fake.url,
-    username: 'CONTOSO\\svc-clawback',
     password: { keyVaultSecret: 'ews-password' },
     auth: 'basic',
     ...profile,

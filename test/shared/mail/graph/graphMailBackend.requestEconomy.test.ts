@@ -9,15 +9,14 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import {
-  type ConfigDocument,
-  configDocumentSchema,
-  type Profile,
-} from '../../../../shared/config/document.js';
+import type { ConfigDocument, Profile } from '../../../../shared/config/document.js';
 import { createMailBackendFactory } from '../../../../shared/mail/factory.js';
 import { graphMailboxConcurrency } from '../../../../shared/mail/graph/mailboxLimiter.js';
 import type { MailBackend } from '../../../../shared/ports/mail.js';
 import { LocalSecretSource } from '../../../../shared/secrets/localSecretSource.js';
+import { ConfigMother } from '../../../mothers/configMother.js';
+import { MailboxMother } from '../../../mothers/mailboxMother.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
 import { rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '3c1d9e7a-4b2f-4e0a-9d61-7f2a5b8c0e14';
@@ -28,6 +27,7 @@ const recipients = Array.from({ length: 100 }, (_, i) => `r${i}@contoso.com`);
 const crowded = 'crowded@contoso.com';
 const crowdedCopies = 500;
 const solo = 'solo@contoso.com';
+const invoice = { subject: 'Invoice' };
 
 /**
  * What Graph sees of a remediation, counted by the sandbox: operations per copy, concurrency per
@@ -44,19 +44,14 @@ describe('Graph request economy', () => {
     tenant = await startSandboxTenant({
       apps: [{ tenantId, clientId, certificatePem: appCert.certPem }],
       mailboxes: [
-        ...recipients.map((address) => ({
-          address,
-          messages: [{ internetMessageId: campaign, subject: 'Invoice' }],
-        })),
-        { address: solo, messages: [{ internetMessageId: campaign, subject: 'Invoice' }] },
-        {
-          address: crowded,
-          messages: Array.from({ length: crowdedCopies }, (_, i) => ({
-            internetMessageId: campaign,
-            subject: 'Invoice',
-            folder: i % 5 === 0 ? 'Rules' : 'inbox',
-          })),
-        },
+        ...recipients.map((address) => MailboxMother.sandbox(address, campaign, { message: invoice })),
+        MailboxMother.sandbox(solo, campaign, { message: invoice }),
+        // Every fifth copy in a folder of its own.
+        MailboxMother.sandbox(crowded, campaign, {
+          copies: crowdedCopies,
+          folders: ['Rules', 'inbox', 'inbox', 'inbox', 'inbox'],
+          message: invoice,
+        }),
       ],
       // Long enough that requests to one mailbox really overlap, as they do against Exchange Online.
       latencyMs: 5,
@@ -71,22 +66,20 @@ describe('Graph request economy', () => {
       secrets,
       identityHttpClient: rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
     });
-    config = configDocumentSchema.parse({
-      profiles: [
-        {
+    config = ConfigMother.minimal()
+      .withProfiles(
+        ProfileMother.graph({
           name: 'online',
-          type: 'graph',
           tenantId,
           clientId,
           certificate: { file: 'app.pem' },
-          authorityHost: tenant.publicAuthorityHost,
-          graphEndpoint: tenant.graphEndpoint,
-        },
-      ],
-      domains: { 'contoso.com': 'online' },
-      policies: [{ verdict: 'malicious', action: 'softDelete' }],
-      settings: { maxAttempts: 5, graphTimeoutSeconds: 30 },
-    });
+          ...ProfileMother.sandboxEndpoints(tenant),
+        }),
+      )
+      .withDomains({ 'contoso.com': 'online' })
+      .withPolicies({ verdict: 'malicious', action: 'softDelete' })
+      .withSettings({ maxAttempts: 5, graphTimeoutSeconds: 30 })
+      .parse();
   });
   afterAll(async () => {
     await tenant.close();

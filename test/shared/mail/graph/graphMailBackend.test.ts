@@ -6,12 +6,14 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import { type GraphProfile, graphProfileSchema } from '../../../../shared/config/document.js';
+import type { GraphProfile } from '../../../../shared/config/document.js';
 import {
   createGraphMailBackend,
   type GraphMailBackendDeps,
 } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { MailBackend } from '../../../../shared/ports/mail.js';
+import { MailboxMother } from '../../../mothers/mailboxMother.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
 import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
@@ -33,14 +35,12 @@ describe('GraphMailBackend against the sandbox tenant', () => {
   let identityHttpClient: HttpClient;
 
   const profileFor = (overrides: Partial<GraphProfile> = {}): GraphProfile =>
-    graphProfileSchema.parse({
+    ProfileMother.parsedGraph({
       name: 'sandbox',
-      type: 'graph',
       tenantId,
       clientId,
       certificate: { keyVaultSecret: 'graph-cert' },
-      authorityHost: tenant.publicAuthorityHost,
-      graphEndpoint: tenant.graphEndpoint,
+      ...ProfileMother.sandboxEndpoints(tenant),
       ...overrides,
     });
   const backendFor = (
@@ -91,19 +91,17 @@ describe('GraphMailBackend against the sandbox tenant', () => {
             ...awkwardIds.map((id) => ({ internetMessageId: id, subject: 'Awkward' })),
           ],
         },
-        {
-          address: 'bob@contoso.com',
-          messages: Array.from({ length: 230 }, () => ({
-            internetMessageId: '<campaign@evil.example>',
-            subject: 'Prize',
-          })),
-        },
+        MailboxMother.sandbox('bob@contoso.com', '<campaign@evil.example>', {
+          copies: 230,
+          message: { subject: 'Prize' },
+        }),
         { address: 'carol@contoso.com' },
         { address: 'onprem@contoso.com', kind: 'notEnabledForRest' },
-        ...Array.from({ length: 6 }, (_, i) => ({
-          address: `user${i}@contoso.com`,
-          messages: [{ internetMessageId: '<wide@evil.example>', subject: 'Wide' }],
-        })),
+        ...Array.from({ length: 6 }, (_, i) =>
+          MailboxMother.sandbox(`user${i}@contoso.com`, '<wide@evil.example>', {
+            message: { subject: 'Wide' },
+          }),
+        ),
         {
           address: 'busy@contoso.com',
           messages: [{ internetMessageId: '<busy@evil.example>', subject: 'Busy' }],

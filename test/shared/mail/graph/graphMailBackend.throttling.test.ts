@@ -5,11 +5,7 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import {
-  type ConfigDocument,
-  configDocumentSchema,
-  type Profile,
-} from '../../../../shared/config/document.js';
+import type { ConfigDocument, Profile } from '../../../../shared/config/document.js';
 import { createGraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { MailBackend } from '../../../../shared/ports/mail.js';
 import type { RemediationRecord } from '../../../../shared/ports/results.js';
@@ -17,6 +13,8 @@ import { remediate } from '../../../../shared/remediation/remediate.js';
 import { TableResultStore } from '../../../../shared/results/tableResultStore.js';
 import type { RemediationMessage } from '../../../../shared/verdicts/messages.js';
 import type { ActionName } from '../../../../shared/verdicts/schema.js';
+import { ConfigMother } from '../../../mothers/configMother.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
 import { type RunningAzurite, startAzurite } from '../../../support/azurite.js';
 import { pemSecrets, rewritingClient } from '../../../support/identity.js';
 
@@ -96,35 +94,27 @@ describe('a remediation run under heavy Graph throttling', () => {
   };
 
   it('ends every recipient succeeded without a mailbox ever seeing more than 4 concurrent requests', async () => {
-    const config: ConfigDocument = configDocumentSchema.parse({
-      profiles: [
-        {
-          name: 'in-place',
-          type: 'graph',
-          tenantId,
-          clientId,
-          certificate: { keyVaultSecret: 'graph-cert' },
-          authorityHost: tenant.publicAuthorityHost,
-          graphEndpoint: tenant.graphEndpoint,
-          // Two searches per mailbox go out as one JSON batch, so batch items are throttled too.
-          searchRecoverableItems: true,
-        },
-        {
+    const app = {
+      tenantId,
+      clientId,
+      certificate: { keyVaultSecret: 'graph-cert' },
+      ...ProfileMother.sandboxEndpoints(tenant),
+    };
+    const config: ConfigDocument = ConfigMother.minimal()
+      .withProfiles(
+        // Two searches per mailbox go out as one JSON batch, so batch items are throttled too.
+        ProfileMother.graph({ name: 'in-place', ...app, searchRecoverableItems: true }),
+        ProfileMother.graph({
           name: 'central',
-          type: 'graph',
-          tenantId,
-          clientId,
-          certificate: { keyVaultSecret: 'graph-cert' },
-          authorityHost: tenant.publicAuthorityHost,
-          graphEndpoint: tenant.graphEndpoint,
+          ...app,
           quarantineTarget: 'mailbox',
           quarantineMailbox: central,
-        },
-      ],
-      domains: { 'contoso.com': 'in-place', 'fabrikam.com': 'central' },
-      policies: [{ verdict: 'malicious', action: 'quarantine' }],
-      settings: { maxAttempts: 5, graphTimeoutSeconds: 15 },
-    });
+        }),
+      )
+      .withDomains({ 'contoso.com': 'in-place', 'fabrikam.com': 'central' })
+      .withPolicies({ verdict: 'malicious', action: 'quarantine' })
+      .withSettings({ maxAttempts: 5, graphTimeoutSeconds: 15 })
+      .parse();
     const identityHttpClient = rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost);
     const backends = new Map<string, MailBackend>();
     const backendFor = (profile: Profile): MailBackend => {

@@ -6,12 +6,13 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import { type GraphProfile, graphProfileSchema } from '../../../../shared/config/document.js';
+import type { GraphProfile } from '../../../../shared/config/document.js';
 import {
   createGraphMailBackend,
   type GraphMailBackend,
 } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { ActionOutcome } from '../../../../shared/ports/mail.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
 import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
@@ -34,14 +35,12 @@ describe('GraphMailBackend quarantine, restore and groups against the sandbox te
 
   const backendFor = (overrides: Partial<GraphProfile> = {}): GraphMailBackend =>
     createGraphMailBackend(
-      graphProfileSchema.parse({
+      ProfileMother.parsedGraph({
         name: 'sandbox',
-        type: 'graph',
         tenantId,
         clientId,
         certificate: { keyVaultSecret: 'graph-cert' },
-        authorityHost: tenant.publicAuthorityHost,
-        graphEndpoint: tenant.graphEndpoint,
+        ...ProfileMother.sandboxEndpoints(tenant),
         ...overrides,
       }),
       { secrets: pemSecrets(appCert.pemBundle), identityHttpClient, timeoutSeconds: 15, maxAttempts: 3 },
