@@ -17,8 +17,8 @@ import type { RemediationMessage, VerdictMessage } from '../../shared/verdicts/m
 import { verdictChangeSchema } from '../../shared/verdicts/schema.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 import { Pipeline } from '../support/pipeline.js';
-import { configDocument, testServices } from '../support/services.js';
 
 let queue: InMemoryQueue;
 let services: Services;
@@ -27,15 +27,9 @@ let pipeline: Pipeline;
 let sequence = 0;
 
 beforeEach(async () => {
-  queue = new InMemoryQueue();
-  queue.declare('remediations', { sessions: true });
-  backend = new InMemoryMailBackend();
-  services = testServices({ queue, backendFor: () => backend });
-  await services.configStore.put(configDocument());
-  useServices(services);
-  pipeline = new Pipeline(services, queue);
+  ({ queue, backend, services, pipeline } = await startHarness());
 });
-afterAll(() => useServices(undefined));
+afterAll(stopHarness);
 
 function verdictMessage(change: Record<string, unknown>): VerdictMessage {
   sequence += 1;

@@ -3,21 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { fanOutVerdict } from '../../functions/fanOutVerdict.js';
 import { getVerdict } from '../../functions/getVerdict.js';
-import { type Services, useServices } from '../../shared/composition.js';
-import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { newVerdictId } from '../../shared/verdicts/ids.js';
 import { verdictChangeSchema } from '../../shared/verdicts/schema.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { configDocument, testServices } from '../support/services.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 
-let services: Services;
 let verdictId: string;
 
 beforeAll(async () => {
-  const queue = new InMemoryQueue();
-  services = testServices({ queue });
-  await services.configStore.put(configDocument());
-  useServices(services);
+  await startHarness();
   verdictId = newVerdictId();
   const change = verdictChangeSchema.parse(VerdictChangeMother.withRecipients(5));
   await fanOutVerdict(
@@ -25,9 +19,7 @@ beforeAll(async () => {
     new InvocationContext({ logHandler: () => undefined }),
   );
 });
-afterAll(() => {
-  useServices(undefined);
-});
+afterAll(stopHarness);
 
 function get(path: string): Promise<HttpResponseInit> {
   const url = new URL(`http://localhost:7071/api/${path}`);

@@ -5,21 +5,17 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
-import { useServices } from '../../shared/composition.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { VerdictMessage } from '../../shared/verdicts/messages.js';
-import { testServices } from '../support/services.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 
 const fixture = (name: string) => readFileSync(path.resolve(__dirname, '../fixtures/sources', name), 'utf8');
 
 let queue: InMemoryQueue;
 
-afterAll(() => {
-  useServices(undefined);
-});
-beforeEach(() => {
-  queue = new InMemoryQueue();
-  useServices(testServices({ queue }));
+afterAll(stopHarness);
+beforeEach(async () => {
+  ({ queue } = await startHarness({ config: null }));
 });
 
 function post(body: string, format?: string): Promise<HttpResponseInit> {

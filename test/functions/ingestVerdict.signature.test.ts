@@ -2,12 +2,11 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
-import { useServices } from '../../shared/composition.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { signBody } from '../../shared/verdicts/signature.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { configDocument, testServices } from '../support/services.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 
 const tapSecret = 'whsec-tap-0123456789';
 const secrets: SecretSource = {
@@ -19,18 +18,12 @@ const secrets: SecretSource = {
 
 let queue: InMemoryQueue;
 
-afterAll(() => {
-  useServices(undefined);
-});
+afterAll(stopHarness);
 beforeEach(async () => {
-  queue = new InMemoryQueue();
-  const services = testServices({ queue, secrets });
-  await services.configStore.put(
-    configDocument({
-      sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
-    }),
-  );
-  useServices(services);
+  ({ queue } = await startHarness({
+    secrets,
+    config: { sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }] },
+  }));
 });
 
 function post(body: string, signature?: string): Promise<HttpResponseInit> {
@@ -84,11 +77,10 @@ describe('X-Clawback-Signature for sources with a signing secret', () => {
   });
 
   it('answers 503 and enqueues nothing when the signing secret cannot be read', async () => {
-    const services = testServices({ queue, secrets });
-    await services.configStore.put(
-      configDocument({ sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'MISSING' } }] }),
-    );
-    useServices(services);
+    ({ queue } = await startHarness({
+      secrets,
+      config: { sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'MISSING' } }] },
+    }));
     const body = tapVerdict();
     const response = await post(body, signBody(body, tapSecret));
     expect(response.status).toBe(503);

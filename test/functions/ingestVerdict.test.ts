@@ -2,22 +2,18 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
-import { useServices } from '../../shared/composition.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { testServices } from '../support/services.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 
 let queue: InMemoryQueue;
 let store: InMemoryResultStore;
 
-afterAll(() => {
-  useServices(undefined);
-});
-beforeEach(() => {
-  queue = new InMemoryQueue();
+afterAll(stopHarness);
+beforeEach(async () => {
   store = new InMemoryResultStore();
-  useServices({ ...testServices({ queue }), store });
+  ({ queue } = await startHarness({ config: null, store }));
 });
 
 function post(body: string | Buffer, contentType = 'application/json'): Promise<HttpResponseInit> {

@@ -3,29 +3,21 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { recordDeliveries } from '../../functions/recordDeliveries.js';
 import { type Services, useServices } from '../../shared/composition.js';
-import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { threatKey } from '../../shared/verdicts/ids.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 import { Pipeline } from '../support/pipeline.js';
-import { configDocument, testServices } from '../support/services.js';
+import { configDocument } from '../support/services.js';
 
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 let n = 0;
 
-afterAll(() => {
-  useServices(undefined);
-});
+afterAll(stopHarness);
 beforeEach(async () => {
-  const queue = new InMemoryQueue();
-  queue.declare('remediations', { sessions: true });
-  backend = new InMemoryMailBackend();
-  services = testServices({ queue, backendFor: () => backend });
-  await services.configStore.put(configDocument());
-  useServices(services);
-  pipeline = new Pipeline(services, queue);
+  ({ backend, services, pipeline } = await startHarness());
 });
 
 function post(body: unknown, contentType = 'application/json'): Promise<HttpResponseInit> {

@@ -3,16 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
 import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '../../local/sandbox/index.js';
-import { type Services, useServices } from '../../shared/composition.js';
+import type { Services } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { createMailBackendFactory } from '../../shared/mail/factory.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 import { rewritingClient } from '../support/identity.js';
 import { Pipeline } from '../support/pipeline.js';
-import { configDocument, graphProfile, testServices } from '../support/services.js';
+import { graphProfile } from '../support/services.js';
 
 /**
  * One suite, two backends: the same verdicts go through the fan-out and remediation functions with the
@@ -177,26 +178,21 @@ beforeAll(async () => {
   exchange.addDistributionList(team, [{ address: alice }, { address: tess }]);
 });
 afterAll(async () => {
-  useServices(undefined);
+  stopHarness();
   await exchange?.close();
   await tenant?.close();
 });
 
 /** Fresh queue and configuration; the backends are built by the production factory from the profiles. */
 async function setUp(config: Partial<ConfigDocumentInput>): Promise<void> {
-  queue = new InMemoryQueue();
-  queue.declare('remediations', { sessions: true });
-  services = testServices({
-    queue,
+  ({ queue, services, pipeline } = await startHarness({
+    config: { settings: { maxAttempts }, ...config },
     secrets,
     backendFor: createMailBackendFactory({
       secrets,
       identityHttpClient: rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
     }),
-  });
-  await services.configStore.put(configDocument({ settings: { maxAttempts }, ...config }));
-  useServices(services);
-  pipeline = new Pipeline(services, queue);
+  }));
 }
 
 const context = () =>

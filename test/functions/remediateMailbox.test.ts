@@ -2,39 +2,32 @@ import { InvocationContext } from '@azure/functions';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { remediateMailbox } from '../../functions/remediateMailbox.js';
-import { type Services, useServices } from '../../shared/composition.js';
+import type { Services } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { ClawbackError } from '../../shared/errors.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { RemediationMessage } from '../../shared/verdicts/messages.js';
 import { InMemoryMailBackend } from '../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 import { Pipeline } from '../support/pipeline.js';
-import { configDocument, graphProfile, testServices } from '../support/services.js';
+import { graphProfile } from '../support/services.js';
 
 let queue: InMemoryQueue;
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 
-afterAll(() => {
-  useServices(undefined);
-});
+afterAll(stopHarness);
 
 async function setUp(
   config: Partial<ConfigDocumentInput> = {},
   backends?: Record<string, InMemoryMailBackend>,
 ): Promise<void> {
-  queue = new InMemoryQueue();
-  queue.declare('remediations', { sessions: true });
-  backend = new InMemoryMailBackend();
-  services = testServices({
-    queue,
-    backendFor: (profile) => backends?.[profile.name] ?? backend,
-  });
-  await services.configStore.put(configDocument({ settings: { maxAttempts: 3 }, ...config }));
-  useServices(services);
-  pipeline = new Pipeline(services, queue);
+  ({ queue, backend, services, pipeline } = await startHarness({
+    config: { settings: { maxAttempts: 3 }, ...config },
+    backendFor: (profile, _config, own) => backends?.[profile.name] ?? own,
+  }));
 }
 beforeEach(() => setUp());
 

@@ -2,22 +2,18 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { report } from '../../functions/report.js';
-import { useServices } from '../../shared/composition.js';
 import type { RemediationRecord, VerdictRecord } from '../../shared/ports/results.js';
-import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import type { Report } from '../../shared/report/report.js';
 import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { newVerdictId, remediationRowKey } from '../../shared/verdicts/ids.js';
-import { testServices } from '../support/services.js';
+import { startHarness, stopHarness } from '../support/harness.js';
 
 let store: InMemoryResultStore;
 
-afterAll(() => {
-  useServices(undefined);
-});
-beforeEach(() => {
+afterAll(stopHarness);
+beforeEach(async () => {
   store = new InMemoryResultStore();
-  useServices({ ...testServices({ queue: new InMemoryQueue() }), store });
+  await startHarness({ config: null, store });
 });
 
 async function seedVerdict(

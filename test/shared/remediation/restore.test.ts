@@ -1,29 +1,20 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { type Services, useServices } from '../../../shared/composition.js';
+import type { Services } from '../../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../../shared/config/document.js';
-import { InMemoryQueue } from '../../../shared/queue/inMemoryQueue.js';
 import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
 import { VerdictChangeMother } from '../../mothers/verdictChangeMother.js';
+import { startHarness, stopHarness } from '../../support/harness.js';
 import { Pipeline } from '../../support/pipeline.js';
-import { configDocument, testServices } from '../../support/services.js';
 
 let services: Services;
 let backend: InMemoryMailBackend;
 let pipeline: Pipeline;
 
-afterAll(() => {
-  useServices(undefined);
-});
+afterAll(stopHarness);
 
 async function setUp(policies: ConfigDocumentInput['policies']): Promise<void> {
-  const queue = new InMemoryQueue();
-  queue.declare('remediations', { sessions: true });
-  backend = new InMemoryMailBackend();
-  services = testServices({ queue, backendFor: () => backend });
-  await services.configStore.put(configDocument({ policies }));
-  useServices(services);
-  pipeline = new Pipeline(services, queue);
+  ({ backend, services, pipeline } = await startHarness({ config: { policies } }));
 }
 
 /** A threat of its own per test, so the RemediatedCopies of one test never meet another's. */
