@@ -90,3 +90,57 @@ describe('policy ceiling', () => {
     expect(decideAction(config, { verdict: 'malicious' })).toEqual({ action: 'none', mode: 'simulate' });
   });
 });
+
+describe('policy', () => {
+  const config = configDocument({
+    policies: [
+      { verdict: 'malicious', action: 'quarantine' },
+      { verdict: 'suspicious', action: 'moveToJunk', mode: 'simulate' },
+    ],
+  });
+
+  it('uses the policy action and mode for the verdict', () => {
+    expect(decideAction(config, { verdict: 'suspicious' })).toEqual({
+      action: 'moveToJunk',
+      mode: 'simulate',
+    });
+    expect(decideAction(config, { verdict: 'malicious' })).toEqual({ action: 'quarantine', mode: 'enforce' });
+  });
+
+  it('honours a requested action that is no harsher than the policy allows', () => {
+    expect(decideAction(config, { verdict: 'malicious', action: 'moveToJunk' }).action).toBe('moveToJunk');
+  });
+
+  it('refuses a requested action harsher than the policy, applying the policy and saying why', () => {
+    const decision = decideAction(config, { verdict: 'malicious', action: 'hardDelete' });
+    expect(decision.action).toBe('quarantine');
+    expect(decision.note).toMatch(/not allowed by policy/);
+  });
+
+  it('honours a requested forward to the configured address when the policy removes mail, and never without forwardTo', () => {
+    const withForward = configDocument({
+      forwardTo: 'soc@contoso.com',
+      policies: [{ verdict: 'malicious', action: 'softDelete' }],
+    });
+    expect(decideAction(withForward, { verdict: 'malicious', action: 'forward' }).action).toBe('forward');
+    expect(decideAction(withForward, { verdict: 'malicious', action: 'forwardAndDelete' }).action).toBe(
+      'forwardAndDelete',
+    );
+    expect(decideAction(config, { verdict: 'malicious', action: 'forward' }).action).toBe('quarantine');
+  });
+
+  it('does not let forwardAndDelete past a policy that stops short of deleting', () => {
+    const junkOnly = configDocument({
+      forwardTo: 'soc@contoso.com',
+      policies: [{ verdict: 'malicious', action: 'moveToJunk' }],
+    });
+    expect(decideAction(junkOnly, { verdict: 'malicious', action: 'forwardAndDelete' }).action).toBe(
+      'moveToJunk',
+    );
+    expect(decideAction(junkOnly, { verdict: 'malicious', action: 'forward' }).action).toBe('forward');
+  });
+
+  it('only finds and reports when no policy covers the verdict', () => {
+    expect(decideAction(config, { verdict: 'clean', action: 'hardDelete' }).action).toBe('none');
+  });
+});
