@@ -9,11 +9,12 @@ import { createMailBackendFactory } from '../../shared/mail/factory.js';
 import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
+import { ProfileMother } from '../mothers/profileMother.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
 import { startHarness, stopHarness } from '../support/harness.js';
 import { rewritingClient } from '../support/identity.js';
 import { Pipeline } from '../support/pipeline.js';
-import { graphProfile } from '../support/services.js';
+import { folderNamesOf } from '../support/sandboxMail.js';
 
 /**
  * One suite, two backends: the same verdicts go through the fan-out and remediation functions with the
@@ -76,25 +77,12 @@ interface Backend {
 const graph: Backend = {
   kind: 'graph',
   profileName: 'contoso-online',
-  profile: () => ({
-    ...graphProfile('contoso-online'),
-    authorityHost: tenant.publicAuthorityHost,
-    graphEndpoint: tenant.graphEndpoint,
-  }),
+  profile: () => ProfileMother.graph(ProfileMother.sandboxEndpoints(tenant)),
   ownMailbox: gina,
   deliver: (mailbox, internetMessageId, folder = 'inbox') => {
     tenant.addMessage(mailbox, { internetMessageId, subject: 'Invoice', folder });
   },
-  locations: (mailbox, internetMessageId) => {
-    const state = tenant.mailbox(mailbox);
-    return state.messages
-      .filter((m) => m.internetMessageId === internetMessageId)
-      .map((m) => {
-        const folder = state.folders.find((f) => f.id === m.folderId);
-        return folder?.wellKnownName ?? folder?.displayName ?? m.folderId;
-      })
-      .sort();
-  },
+  locations: (mailbox, internetMessageId) => folderNamesOf(tenant, mailbox, internetMessageId),
   denyAccess: (mailbox) => {
     tenant.script({
       match: { mailbox },
@@ -117,15 +105,7 @@ const ewsFolders = new Map<string, string>();
 const ews: Backend = {
   kind: 'ews',
   profileName: 'contoso-onprem',
-  profile: () => ({
-    name: 'contoso-onprem',
-    type: 'ews',
-    ewsUrl: exchange.url,
-    username: 'CONTOSO\\svc-clawback',
-    password: { keyVaultSecret: 'contoso-ews-password' },
-    auth: 'ntlm',
-    access: 'impersonation',
-  }),
+  profile: () => ProfileMother.ews({ ewsUrl: exchange.url, auth: 'ntlm', access: 'impersonation' }),
   ownMailbox: dan,
   deliver: (mailbox, internetMessageId, folder = 'inbox') => {
     let target: string = folder;

@@ -3,12 +3,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { startFakeCiscoSecureEndpoint } from '../../../local/platforms/ciscoSecureEndpoint.js';
 import type { PullConfig } from '../../../shared/config/document.js';
 import { InMemoryCursorStore } from '../../../shared/cursors/inMemoryCursorStore.js';
-import type { QueueSender } from '../../../shared/ports/queue.js';
 import type { SecretSource } from '../../../shared/ports/secrets.js';
 import { pullSource } from '../../../shared/pull/run.js';
 import { fanOut } from '../../../shared/recipients/fanOut.js';
 import { InMemoryResultStore } from '../../../shared/results/memory/inMemoryResultStore.js';
-import type { VerdictMessage } from '../../../shared/verdicts/messages.js';
+import { recordingQueue } from '../../fakes/recordingQueue.js';
 import { ConfigMother } from '../../mothers/configMother.js';
 import { ProfileMother } from '../../mothers/profileMother.js';
 
@@ -24,19 +23,6 @@ const clock = () => new Date(Date.now() + offsetMs);
 beforeEach(() => {
   store = new InMemoryResultStore();
 });
-
-function recordingQueue(): QueueSender & { accepted: Map<string, VerdictMessage> } {
-  const accepted = new Map<string, VerdictMessage>();
-  return {
-    accepted,
-    send(_queue, messages) {
-      for (const m of messages)
-        if (!accepted.has(m.messageId)) accepted.set(m.messageId, m.body as VerdictMessage);
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
-  };
-}
 
 /** A Retrospective Detection as `/v1/events` lists it (the documented sample's shape). */
 function retrospective(i: number, minutesAgo: number): Record<string, unknown> {

@@ -8,7 +8,7 @@ import type { QueueSender } from '../../../shared/ports/queue.js';
 import type { SecretSource } from '../../../shared/ports/secrets.js';
 import { type PullDeps, pullSource, sourceStatuses } from '../../../shared/pull/run.js';
 import { InMemoryResultStore } from '../../../shared/results/memory/inMemoryResultStore.js';
-import type { VerdictMessage } from '../../../shared/verdicts/messages.js';
+import { recordingQueue } from '../../fakes/recordingQueue.js';
 import { ConfigMother } from '../../mothers/configMother.js';
 
 const principal = 'c8f4b7e2-tap-principal';
@@ -58,20 +58,6 @@ function deliveredEvent(i: number): Record<string, unknown> {
         campaignID: null,
       },
     ],
-  };
-}
-
-/** The `verdicts` queue as Service Bus keeps it: a message id sent twice is one message. */
-function recordingQueue(): QueueSender & { accepted: Map<string, VerdictMessage> } {
-  const accepted = new Map<string, VerdictMessage>();
-  return {
-    accepted,
-    send(_queue, messages) {
-      for (const m of messages)
-        if (!accepted.has(m.messageId)) accepted.set(m.messageId, m.body as VerdictMessage);
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
   };
 }
 

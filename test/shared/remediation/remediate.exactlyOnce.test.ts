@@ -15,10 +15,12 @@ import type { CrashPoint } from '../../../shared/remediation/record.js';
 import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
 import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 import { FakeEwsServer } from '../../fakes/ewsServer.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
 import { VerdictChangeMother } from '../../mothers/verdictChangeMother.js';
 import { rewritingClient } from '../../support/identity.js';
 import { Pipeline } from '../../support/pipeline.js';
-import { configDocument, graphProfile, testServices } from '../../support/services.js';
+import { folderNamesOf } from '../../support/sandboxMail.js';
+import { configDocument, testServices } from '../../support/services.js';
 
 /**
  * SPEC §6 exactly-once, asserted on what the servers saw: the Graph sandbox and the fake Exchange
@@ -61,38 +63,18 @@ const ewsFolders = new Map<string, string>();
 const backends: Backend[] = [
   {
     kind: 'graph',
-    profile: () => ({
-      ...graphProfile('online'),
-      authorityHost: tenant.publicAuthorityHost,
-      graphEndpoint: tenant.graphEndpoint,
-    }),
+    profile: () => ProfileMother.graph({ name: 'online', ...ProfileMother.sandboxEndpoints(tenant) }),
     deliver: (internetMessageId, folder) =>
       void tenant.addMessage(alice, { internetMessageId, subject: 'Invoice', folder }),
-    locations: (internetMessageId) => {
-      const state = tenant.mailbox(alice);
-      return state.messages
-        .filter((m) => m.internetMessageId === internetMessageId)
-        .map((m) => {
-          const folder = state.folders.find((f) => f.id === m.folderId);
-          return folder?.wellKnownName ?? folder?.displayName ?? m.folderId;
-        })
-        .sort();
-    },
+    locations: (internetMessageId) => folderNamesOf(tenant, alice, internetMessageId),
     forwards: (internetMessageId) =>
       tenant.forwards.filter((f) => f.mailbox === alice && f.internetMessageId === internetMessageId).length,
     copyIds: () => [],
   },
   {
     kind: 'ews',
-    profile: () => ({
-      name: 'online',
-      type: 'ews',
-      ewsUrl: exchange.url,
-      username: 'CONTOSO\\svc-clawback',
-      password: { keyVaultSecret: 'contoso-ews-password' },
-      auth: 'ntlm',
-      access: 'impersonation',
-    }),
+    profile: () =>
+      ProfileMother.ews({ name: 'online', ewsUrl: exchange.url, auth: 'ntlm', access: 'impersonation' }),
     deliver: (internetMessageId, folder) => {
       let target: string = folder;
       if (folder === 'Invoices') {

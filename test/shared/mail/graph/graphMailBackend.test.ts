@@ -15,6 +15,7 @@ import type { MailBackend } from '../../../../shared/ports/mail.js';
 import { MailboxMother } from '../../../mothers/mailboxMother.js';
 import { ProfileMother } from '../../../mothers/profileMother.js';
 import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { folderNamesOf } from '../../../support/sandboxMail.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const tenantDomain = 'contoso.onmicrosoft.com';
@@ -55,16 +56,8 @@ describe('GraphMailBackend against the sandbox tenant', () => {
       ...deps,
     });
 
-  const foldersOf = (mailbox: string, internetMessageId: string): string[] => {
-    const state = tenant.mailbox(mailbox);
-    return state.messages
-      .filter((m) => m.internetMessageId === internetMessageId)
-      .map((m) => {
-        const folder = state.folders.find((f) => f.id === m.folderId);
-        return folder?.wellKnownName ?? folder?.displayName ?? m.folderId;
-      })
-      .sort();
-  };
+  const foldersOf = (mailbox: string, internetMessageId: string): string[] =>
+    folderNamesOf(tenant, mailbox, internetMessageId);
 
   const folderId = (mailbox: string, wellKnownName: string): string | undefined =>
     tenant.mailbox(mailbox).folders.find((f) => f.wellKnownName === wellKnownName)?.id;
