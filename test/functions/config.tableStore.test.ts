@@ -1,14 +1,13 @@
 import { TableClient } from '@azure/data-tables';
-import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { putConfig } from '../../functions/config.js';
 import { useServices } from '../../shared/composition.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { ConfigMother } from '../mothers/configMother.js';
 import { type RunningAzurite, startAzurite } from '../support/azurite.js';
+import { configApiBody as bodyOf, putConfigDocument as put } from '../support/configApi.js';
 import { testServices } from '../support/services.js';
 
 let azurite: RunningAzurite;
@@ -42,28 +41,6 @@ function install(): void {
     }),
   });
 }
-
-const context = () => new InvocationContext({ functionName: 'config', logHandler: () => undefined });
-
-function put(body: unknown, headers: Record<string, string> = {}, query = ''): Promise<HttpResponseInit> {
-  return putConfig(
-    new HttpRequest({
-      method: 'PUT',
-      url: `http://localhost:7071/api/config${query}`,
-      headers: { 'content-type': 'application/json', ...headers },
-      body: { string: typeof body === 'string' ? body : JSON.stringify(body) },
-    }),
-    context(),
-  );
-}
-
-type Body = Record<string, unknown> & {
-  error: { code: string; details?: { path: string; message: string }[] };
-  document: Record<string, unknown>;
-  version: string;
-  changed: boolean;
-};
-const bodyOf = (r: HttpResponseInit) => r.jsonBody as Body;
 
 /** A valid document using every part once; each test changes its own copy. */
 function example(): Record<string, unknown> {
