@@ -4,20 +4,11 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
 import { useServices } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { signBody } from '../../shared/verdicts/signature.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
-import { configDocument, testServices } from '../support/services.js';
-
-const tapSecret = 'whsec-tap-0123456789';
-const secrets: SecretSource = {
-  getSecret: (ref) =>
-    'env' in ref && ref.env === 'TAP_SECRET'
-      ? Promise.resolve({ value: tapSecret })
-      : Promise.reject(new Error('unknown secret')),
-};
+import { configDocument, tapSecret, tapSecrets, testServices } from '../support/services.js';
 
 let queue: InMemoryQueue;
 let store: InMemoryResultStore;
@@ -27,7 +18,7 @@ async function install(config: Partial<ConfigDocumentInput> = {}, queueOptions =
   queue = new InMemoryQueue(queueOptions);
   sent = [];
   store = new InMemoryResultStore();
-  const services = testServices({ queue, secrets });
+  const services = testServices({ queue, secrets: tapSecrets });
   await services.configStore.put(
     configDocument({
       sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],

@@ -2,26 +2,18 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../functions/ingestVerdict.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { signBody } from '../../shared/verdicts/signature.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
 import { startHarness, stopHarness } from '../support/harness.js';
-
-const tapSecret = 'whsec-tap-0123456789';
-const secrets: SecretSource = {
-  getSecret: (ref) =>
-    'env' in ref && ref.env === 'TAP_SECRET'
-      ? Promise.resolve({ value: tapSecret })
-      : Promise.reject(new Error('unknown secret')),
-};
+import { tapSecret, tapSecrets } from '../support/services.js';
 
 let queue: InMemoryQueue;
 
 afterAll(stopHarness);
 beforeEach(async () => {
   ({ queue } = await startHarness({
-    secrets,
+    secrets: tapSecrets,
     config: { sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }] },
   }));
 });
@@ -78,7 +70,7 @@ describe('X-Clawback-Signature for sources with a signing secret', () => {
 
   it('answers 503 and enqueues nothing when the signing secret cannot be read', async () => {
     ({ queue } = await startHarness({
-      secrets,
+      secrets: tapSecrets,
       config: { sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'MISSING' } }] },
     }));
     const body = tapVerdict();

@@ -15,6 +15,16 @@ export const noSecrets: SecretSource = {
   getSecret: () => Promise.reject(new Error('no secrets in this test')),
 };
 
+/** The signing secret of the `proofpoint-tap` source in the ingest tests (`signingSecret: { env: 'TAP_SECRET' }`). */
+export const tapSecret = 'whsec-tap-0123456789';
+/** Secrets holding only `env: TAP_SECRET`. */
+export const tapSecrets: SecretSource = {
+  getSecret: (ref) =>
+    'env' in ref && ref.env === 'TAP_SECRET'
+      ? Promise.resolve({ value: tapSecret })
+      : Promise.reject(new Error('unknown secret')),
+};
+
 /**
  * Services for a component test: results and configuration in memory, or in Azurite when a test
  * passes `tablesConnection`; the given queue; mail backends from `backendFor` (fakes or real adapters).

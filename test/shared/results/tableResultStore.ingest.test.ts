@@ -6,20 +6,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestVerdict } from '../../../functions/ingestVerdict.js';
 import { useServices } from '../../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../../shared/config/document.js';
-import type { SecretSource } from '../../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../../shared/queue/inMemoryQueue.js';
 import { TableResultStore } from '../../../shared/results/tableResultStore.js';
 import { VerdictChangeMother } from '../../mothers/verdictChangeMother.js';
 import { type RunningAzurite, startAzurite } from '../../support/azurite.js';
-import { configDocument, testServices } from '../../support/services.js';
-
-const tapSecret = 'whsec-tap-0123456789';
-const secrets: SecretSource = {
-  getSecret: (ref) =>
-    'env' in ref && ref.env === 'TAP_SECRET'
-      ? Promise.resolve({ value: tapSecret })
-      : Promise.reject(new Error('unknown secret')),
-};
+import { configDocument, tapSecrets, testServices } from '../../support/services.js';
 
 let azurite: RunningAzurite;
 let queue: InMemoryQueue;
@@ -41,7 +32,7 @@ const countingClient = (): HttpClient => {
 async function install(config: Partial<ConfigDocumentInput> = {}, queueOptions = {}): Promise<void> {
   queue = new InMemoryQueue(queueOptions);
   sent = [];
-  const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets });
+  const services = testServices({ tablesConnection: azurite.connectionString, queue, secrets: tapSecrets });
   await services.configStore.put(
     configDocument({
       sources: [{ name: 'proofpoint-tap', signingSecret: { env: 'TAP_SECRET' } }, { name: 'soar' }],
