@@ -2,7 +2,7 @@
 /**
  * `npm run infra:build` (and `.ci/run`): compiles infra/main.bicep and every infra/*.bicepparam with the
  * real Bicep compiler and linter into .infra-build/, and fails on any diagnostic, warnings included. The
- * infrastructure tests (test/unit/infra/) read the compiled ARM JSON from there.
+ * infrastructure tests (test/infra/) read the compiled ARM JSON from there.
  *
  * The Bicep CLI is the NuGet package Azure.Bicep.CommandLine.<rid>, pinned in tools/bicep/bicep.csproj and
  * restored with `dotnet restore` only when it is not already in the NuGet packages folder.

@@ -1,6 +1,5 @@
 import type { Services } from '../../shared/composition.js';
 import type { ConfigDocument, ConfigDocumentInput, Profile } from '../../shared/config/document.js';
-import { configDocumentSchema } from '../../shared/config/document.js';
 import { loadSettings } from '../../shared/config/settings.js';
 import { TableConfigStore } from '../../shared/config/tableConfigStore.js';
 import type { MailBackend } from '../../shared/ports/mail.js';
@@ -9,9 +8,21 @@ import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryResultStore } from '../../shared/results/memory/inMemoryResultStore.js';
 import { TableResultStore } from '../../shared/results/tableResultStore.js';
 import { InMemoryConfigStore } from '../fakes/inMemoryConfigStore.js';
+import { ConfigMother } from '../mothers/configMother.js';
+import { ProfileMother } from '../mothers/profileMother.js';
 
 export const noSecrets: SecretSource = {
   getSecret: () => Promise.reject(new Error('no secrets in this test')),
+};
+
+/** The signing secret of the `proofpoint-tap` source in the ingest tests (`signingSecret: { env: 'TAP_SECRET' }`). */
+export const tapSecret = 'whsec-tap-0123456789';
+/** Secrets holding only `env: TAP_SECRET`. */
+export const tapSecrets: SecretSource = {
+  getSecret: (ref) =>
+    'env' in ref && ref.env === 'TAP_SECRET'
+      ? Promise.resolve({ value: tapSecret })
+      : Promise.reject(new Error('unknown secret')),
 };
 
 /**
@@ -47,19 +58,10 @@ export function testServices(options: {
   };
 }
 
-export const graphProfile = (name = 'contoso-online'): ConfigDocumentInput['profiles'][number] => ({
-  name,
-  type: 'graph',
-  tenantId: 'contoso.onmicrosoft.com',
-  clientId: '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5',
-  certificate: { keyVaultSecret: 'contoso-graph-cert' },
-});
+export const graphProfile = (name = 'contoso-online'): ConfigDocumentInput['profiles'][number] =>
+  ProfileMother.graph({ name });
 
+/** `ConfigMother.minimal()` with these parts replaced, parsed. */
 export function configDocument(overrides: Partial<ConfigDocumentInput> = {}): ConfigDocument {
-  return configDocumentSchema.parse({
-    profiles: [graphProfile()],
-    domains: { 'contoso.com': 'contoso-online' },
-    policies: [{ verdict: 'malicious', action: 'softDelete' }],
-    ...overrides,
-  });
+  return ConfigMother.minimal().with(overrides).parse();
 }

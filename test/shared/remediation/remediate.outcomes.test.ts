@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+
+import type { ConfigDocument } from '../../../shared/config/document.js';
+import { ClawbackError } from '../../../shared/errors.js';
+import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../../shared/ports/results.js';
+import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
+import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
+import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { MailboxMother } from '../../mothers/mailboxMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
+
+const alice = 'alice@contoso.com';
+const messageId = '<m1@mail.example.com>';
+
+/** Rows in memory whose terminal writes fail with a retryable 503 while `outage` is above zero. */
+class FlakyRows {
+  outage = 0;
+  private value: RemediationRecord = {
+    verdictId: 'v1',
+    rowKey: 'r1',
+    recipient: alice,
+    internetMessageId: messageId,
+    action: 'softDelete',
+    status: 'pending',
+    attempts: 0,
+    updatedAt: '',
+  };
+  private etag = 0;
+
+  get row(): RemediationRecord {
+    return this.value;
+  }
+
+  getRemediation() {
+    return Promise.resolve({ value: { ...this.value }, etag: `e${this.etag}` });
+  }
+
+  updateRemediation(
+    _v: string,
+    _r: string,
+    patch: Partial<RemediationRecord>,
+    etag: string,
+  ): Promise<string> {
+    if (patch.completedAt && this.outage > 0) {
+      this.outage -= 1;
+      return Promise.reject(
+        new ClawbackError('ConnectionError', 'Table Storage updating a remediation row failed (HTTP 503)', {
+          retryable: true,
+        }),
+      );
+    }
+    if (etag !== `e${this.etag}`) {
+      const conflict = new Error('changed');
+      conflict.name = 'ConcurrencyConflictError';
+      return Promise.reject(conflict);
+    }
+    this.value = { ...this.value, ...patch };
+    this.etag += 1;
+    return Promise.resolve(`e${this.etag}`);
+  }
+
+  recordRemediatedCopy(_copy: RemediatedCopy): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const config: ConfigDocument = ConfigMother.minimal()
+  .withSettings({ maxAttempts: 3 })
+  .withProfiles(ProfileMother.graph({ name: 'online' }))
+  .withDomains({ 'contoso.com': 'online' })
+  .withPolicies()
+  .parse();
+
+const message: RemediationMessage = {
+  verdictId: 'v1',
+  rowKey: 'r1',
+  recipient: alice,
+  internetMessageId: messageId,
+  verdict: 'malicious',
+  action: 'softDelete',
+  mode: 'enforce',
+  threatKey: 'a'.repeat(64),
+  attempt: 1,
+};
+
+function deps(rows: FlakyRows, backend: InMemoryMailBackend, now?: () => Date): RemediateDeps {
+  return {
+    store: rows as unknown as ResultStore,
+    config,
+    backendFor: () => backend,
+    scheduleRetry: () => Promise.resolve(),
+    ...(now ? { now } : {}),
+  };
+}
+
+const later = () => new Date(Date.now() + 10 * 60_000);
+
+describe('recording an outcome when Table Storage fails', () => {
+  it('retries the row write and records what happened in the mailbox', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    rows.outage = 3;
+
+    await expect(remediate(message, deps(rows, backend))).resolves.toMatchObject({ status: 'succeeded' });
+    expect(rows.row).toMatchObject({ status: 'succeeded', reason: undefined });
+    expect(backend.actions).toHaveLength(1);
+  });
+
+  it('never turns a done action into failed when storage stays down: the next delivery finds it done', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    rows.outage = 100;
+
+    await expect(remediate(message, deps(rows, backend))).rejects.toThrow(/Table Storage kept failing/);
+    expect(rows.row.status).not.toBe('failed');
+    rows.outage = 0;
+    await expect(remediate(message, deps(rows, backend, later))).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(rows.row).toMatchObject({ status: 'succeeded', reason: undefined });
+    expect(backend.actions).toHaveLength(1);
+  }, 30_000);
+
+  it('keeps a notFound a notFound', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, '<another@mail.example.com>');
+    rows.outage = 100;
+
+    await expect(remediate(message, deps(rows, backend))).rejects.toThrow(/Table Storage kept failing/);
+    rows.outage = 0;
+    await expect(remediate(message, deps(rows, backend, later))).resolves.toMatchObject({
+      status: 'notFound',
+    });
+    expect(rows.row).toMatchObject({ status: 'notFound', reason: 'MessageNotFound' });
+  }, 30_000);
+
+  it('clears the reason of an earlier throttled attempt when the row succeeds', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    backend.failNext(alice, new ClawbackError('Throttled', 'Graph answered 429', { retryable: true }));
+
+    await expect(remediate(message, deps(rows, backend))).resolves.toMatchObject({ kind: 'retry' });
+    expect(rows.row).toMatchObject({ status: 'pending', reason: 'Throttled' });
+    await expect(remediate({ ...message, attempt: 2 }, deps(rows, backend))).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(rows.row.status).toBe('succeeded');
+    expect(rows.row.reason ?? '').toBe('');
+  });
+});
+
+describe('the intent written before the effect', () => {
+  it('names each original folder once, so a mailbox holding hundreds of copies fits in one table property', async () => {
+    const rows = new FlakyRows();
+    const intents: string[] = [];
+    const update = rows.updateRemediation.bind(rows);
+    rows.updateRemediation = (v, r, patch, etag) => {
+      if (patch.intent) intents.push(patch.intent);
+      return update(v, r, patch, etag);
+    };
+    const backend = new InMemoryMailBackend();
+    // Graph folder ids are long; 500 copies in two folders must not make a 64 KiB property.
+    const inbox = `AAMkAD${'x'.repeat(140)}inbox`;
+    const invoices = `AAMkAD${'y'.repeat(140)}invoices`;
+    MailboxMother.deliver(backend, alice, messageId, { copies: 500, folders: [inbox, invoices] });
+
+    await expect(remediate(message, deps(rows, backend))).resolves.toMatchObject({ status: 'succeeded' });
+    expect(backend.actions).toHaveLength(500);
+    expect(intents).toHaveLength(1);
+    expect((JSON.parse(intents[0] ?? '{}') as { folders?: string[] }).folders?.sort()).toEqual(
+      // The in-memory backend names a folder by its id: "<name> (<id>)" as a real backend gives it.
+      [inbox, invoices].map((f) => `${f} (${f})`).sort(),
+    );
+  });
+});
