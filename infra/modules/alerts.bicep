@@ -54,7 +54,7 @@ param remediationFailurePercentThreshold int = 20
 @minValue(1)
 param remediationFailureMinimumRows int = 20
 
-// Queue name -> function that receives it (shared/bindings.ts and functions/*.ts; test/unit/infra/ checks).
+// Queue name -> function that receives it (shared/bindings.ts and functions/*.ts; test/infra/ checks).
 var watchedQueues = [
   {
     queue: 'verdicts'

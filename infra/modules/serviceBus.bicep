@@ -58,7 +58,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   }
 }
 
-// Queue names and session flags mirror shared/bindings.ts (`queues`); test/unit/infra/ checks it.
+// Queue names and session flags mirror shared/bindings.ts (`queues`); test/infra/ checks it.
 resource verdictsQueue 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = {
   parent: namespace
   name: 'verdicts'

@@ -35,7 +35,7 @@ param identityName string
 @minLength(1)
 param logAnalyticsWorkspaceId string
 
-// The names come from shared/bindings.ts (`tables`); test/unit/infra/ keeps them equal.
+// The names come from shared/bindings.ts (`tables`); test/infra/ keeps them equal.
 var tableNames = [
   'Verdicts'
   'Remediations'
