@@ -138,6 +138,21 @@ describe('the benchmark report', () => {
     expect(cpu?.measured).toContain('whole process 6.00 ms');
   });
 
+  it("judges the crowded mailbox's table requests per copy: each copy has its audit row", () => {
+    const base = results();
+    const campaign = base.campaigns[0]!;
+    const withCrowded = results({
+      crowded: { ...campaign, name: '500-copy mailbox', recipients: 1, copies: 500, tableOperations: 36 },
+    });
+    const tableFigure = figures(withCrowded).find((r) => r.figure === 'table operations per recipient');
+    expect(tableFigure?.ok).toBe(true);
+    expect(tableFigure?.measured).toContain('0.072 per copy (500-copy mailbox)');
+    const heavy = results({
+      crowded: { ...campaign, name: '500-copy mailbox', recipients: 1, copies: 500, tableOperations: 2500 },
+    });
+    expect(figures(heavy).find((r) => r.figure === 'table operations per recipient')?.ok).toBe(false);
+  });
+
   it('puts the summary table first, then the machine and C', () => {
     const lines = render(results()).split('\n');
     expect(lines[0]).toMatch(/^figure \(SPEC §10\)/);
