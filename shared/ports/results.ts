@@ -183,7 +183,15 @@ export interface Verdicts {
 /** The `Remediations` table: one row per (verdict, recipient, message), the source of every count. */
 export interface RemediationRows {
   /** Inserts pending rows; rows that already exist are left as they are. Returns how many were new. */
-  createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number>;
+  /**
+   * Inserts the rows that do not exist yet; returns how many were new. `created`, when given, receives
+   * each new row's ETag (fan-out hands it to the row's first delivery, which then leases without a read).
+   */
+  createRemediations(
+    records: RemediationRecord[],
+    options?: CallOptions,
+    created?: Map<string, string>,
+  ): Promise<number>;
   getRemediation(
     verdictId: string,
     rowKey: string,

@@ -110,7 +110,13 @@ export async function enqueueCopies(
     };
     outgoing.push({ body, messageId: `${work.verdictId}|${rowKey}|1`, sessionId: copy.recipient });
   }
-  const created = await deps.rows.createRemediations(records, options);
+  const etags = new Map<string, string>();
+  const created = await deps.rows.createRemediations(records, options, etags);
+  // A row this fan-out created is leased by its first delivery with the ETag it was created with.
+  for (const [i, m] of outgoing.entries()) {
+    const etag = etags.get(records[i]?.rowKey ?? '');
+    if (etag !== undefined) m.body = { ...(m.body as RemediationMessage), rowEtag: etag };
+  }
   await deps.queue.send(queues.remediations.name, outgoing, options);
   return created;
 }

@@ -73,6 +73,8 @@ export async function claimRow(
   deps: LeaseDeps,
   options?: CallOptions,
 ): Promise<Claim> {
+  const fresh = await claimFreshRow(message, owner, deps, options);
+  if (fresh) return fresh;
   for (let tries = 0; tries < 5; tries++) {
     const current = await withStorageRetries(deps, () =>
       deps.store.getRemediation(message.verdictId, message.rowKey, options),
@@ -110,23 +112,86 @@ export async function claimRow(
           options,
         ),
       );
-      const timeout = AbortSignal.timeout(Math.max(1, deps.leaseMs - safetyMarginMs));
       return {
         kind: 'owned',
-        lease: {
+        lease: lease(
           owner,
           etag,
-          row: { ...row, status: 'inProgress', leaseOwner: owner, leaseExpiresAt: expiresAt.toISOString() },
-          earlier: parseIntent(row.intent),
+          { ...row, status: 'inProgress', leaseOwner: owner, leaseExpiresAt: expiresAt.toISOString() },
+          parseIntent(row.intent),
           expiresAt,
-          signal: options?.abortSignal ? AbortSignal.any([options.abortSignal, timeout]) : timeout,
-        },
+          deps,
+          options,
+        ),
       };
     } catch (error) {
       if (!isConflict(error)) throw error;
     }
   }
   return { kind: 'skipped', why: 'the row kept changing while it was being claimed' };
+}
+
+/**
+ * The first delivery of a row fan-out created leases it with the ETag it was created with, without
+ * reading it: the write lands only if nothing touched the row since (pending, never attempted, no
+ * lease, no intent), which is exactly when the read would have found it free. A conflict (the row
+ * changed: a redelivery, a duplicate) returns undefined and the caller reads the row as usual.
+ */
+async function claimFreshRow(
+  message: RemediationMessage,
+  owner: string,
+  deps: LeaseDeps,
+  options?: CallOptions,
+): Promise<Claim | undefined> {
+  if (message.rowEtag === undefined || message.attempt !== 1) return undefined;
+  const now = deps.now();
+  const expiresAt = new Date(now.getTime() + deps.leaseMs);
+  const patch = {
+    status: 'inProgress' as const,
+    attempts: 1,
+    leaseOwner: owner,
+    leaseExpiresAt: expiresAt.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  let etag: string;
+  try {
+    const created = message.rowEtag;
+    etag = await withStorageRetries(deps, () =>
+      deps.store.updateRemediation(message.verdictId, message.rowKey, patch, created, options),
+    );
+  } catch (error) {
+    if (isConflict(error)) return undefined;
+    throw error;
+  }
+  const row: RemediationRecord = {
+    verdictId: message.verdictId,
+    rowKey: message.rowKey,
+    recipient: message.recipient,
+    internetMessageId: message.internetMessageId,
+    action: message.action,
+    ...patch,
+  };
+  return { kind: 'owned', lease: lease(owner, etag, row, undefined, expiresAt, deps, options) };
+}
+
+function lease(
+  owner: string,
+  etag: string,
+  row: RemediationRecord,
+  earlier: Intent | undefined,
+  expiresAt: Date,
+  deps: LeaseDeps,
+  options: CallOptions | undefined,
+): Lease {
+  const timeout = AbortSignal.timeout(Math.max(1, deps.leaseMs - safetyMarginMs));
+  return {
+    owner,
+    etag,
+    row,
+    earlier,
+    expiresAt,
+    signal: options?.abortSignal ? AbortSignal.any([options.abortSignal, timeout]) : timeout,
+  };
 }
 
 /**

@@ -105,7 +105,7 @@ export class GroupCommit {
         return;
       }
       for (const [i, w] of batch.entries()) {
-        const response = responses.find((r) => r.rowKey === w.write.rowKey) ?? responses[i];
+        const response = subResponseFor(responses, w.write.rowKey, i);
         w.resolve(w.write.fromResponse(response));
       }
     } finally {
@@ -131,4 +131,25 @@ export class GroupCommit {
     partition.waiting = later;
     return batch;
   }
+}
+
+/**
+ * The sub-response of a transaction's `index`-th entity. The SDK reads each sub-response's RowKey from
+ * its Location header, URL-encoded (`alice%40contoso.com%7C…`): compared decoded, else by position
+ * (Table Storage answers in the order it was asked).
+ */
+export function subResponseFor(
+  responses: readonly TableTransactionEntityResponse[],
+  rowKey: string,
+  index: number,
+): TableTransactionEntityResponse | undefined {
+  const decoded = (key: string | undefined) => {
+    if (key === undefined) return undefined;
+    try {
+      return decodeURIComponent(key);
+    } catch {
+      return key;
+    }
+  };
+  return responses.find((r) => decoded(r.rowKey) === rowKey) ?? responses[index];
 }

@@ -15,7 +15,7 @@ import {
 } from '../ports/results.js';
 import { sanitizeKey } from '../verdicts/ids.js';
 import { count, fromRemediationEntity, remediationColumns, text } from './columns.js';
-import { GroupCommit } from './groupCommit.js';
+import { GroupCommit, subResponseFor } from './groupCommit.js';
 import { signal, statusCode, storageFailure, type TableClients } from './tableClients.js';
 
 const remediationsTable = tables.remediations;
@@ -29,7 +29,11 @@ export class TableRemediationRows implements RemediationRows {
     this.updates = new GroupCommit(() => this.tables.get(remediationsTable));
   }
 
-  async createRemediations(records: RemediationRecord[], options?: CallOptions): Promise<number> {
+  async createRemediations(
+    records: RemediationRecord[],
+    options?: CallOptions,
+    etags?: Map<string, string>,
+  ): Promise<number> {
     if (records.length === 0) return 0;
     const client = await this.tables.get(tables.remediations);
     const byPartition = new Map<string, { partitionKey: string; rowKey: string }[]>();
@@ -42,19 +46,24 @@ export class TableRemediationRows implements RemediationRows {
       for (let i = 0; i < group.length; i += 100) {
         const chunk = group.slice(i, i + 100);
         try {
-          await client.submitTransaction(
+          const response = await client.submitTransaction(
             chunk.map((e): TransactionAction => ['create', e]),
             signal(options),
           );
           created += chunk.length;
+          for (const [k, e] of chunk.entries()) {
+            const etag = subResponseFor(response.subResponses, e.rowKey, k)?.etag;
+            if (etag !== undefined) etags?.set(e.rowKey, etag);
+          }
         } catch (error) {
           // A redelivered fan-out finds some rows already there; the whole transaction fails then,
           // so insert one by one and leave existing rows (and their progress) untouched.
           if (statusCode(error) !== 409) throw storageFailure('writing remediation rows', error);
           for (const e of chunk) {
             try {
-              await client.createEntity(e, signal(options));
+              const response = await client.createEntity(e, signal(options));
               created += 1;
+              if (response.etag !== undefined) etags?.set(e.rowKey, response.etag);
             } catch (inner) {
               if (statusCode(inner) !== 409) throw storageFailure('writing a remediation row', inner);
             }

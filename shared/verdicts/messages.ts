@@ -29,6 +29,11 @@ export const remediationMessageSchema = z.object({
   sender: z.string().optional(),
   subject: z.string().optional(),
   receivedAt: z.string().optional(),
+  /**
+   * The row's ETag when this fan-out created it: the first delivery leases the row with it, without
+   * reading it first (a conflict means the row changed, and the delivery reads it as any other would).
+   */
+  rowEtag: z.string().min(1).optional(),
   /** How many forwards away from a copy the verdict named (follow forwards: 1 or 2). */
   derivedDepth: z.number().int().min(1).max(2).optional(),
 });

@@ -27,9 +27,20 @@ function withoutClearedReason(row: RemediationRecord, patch: RemediationPatch): 
 export class InMemoryRemediationRows implements RemediationRows {
   readonly table = new MemoryTable<RemediationRecord>();
 
-  async createRemediations(records: RemediationRecord[], _options?: CallOptions): Promise<number> {
+  async createRemediations(
+    records: RemediationRecord[],
+    _options?: CallOptions,
+    created?: Map<string, string>,
+  ): Promise<number> {
     await turn();
-    return records.filter((r) => this.table.create(r.verdictId, r.rowKey, r)).length;
+    let count = 0;
+    for (const r of records) {
+      if (!this.table.create(r.verdictId, r.rowKey, r)) continue;
+      count += 1;
+      const etag = this.table.get(r.verdictId, r.rowKey)?.etag;
+      if (etag !== undefined) created?.set(r.rowKey, etag);
+    }
+    return count;
   }
 
   async getRemediation(

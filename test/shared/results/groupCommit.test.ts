@@ -4,6 +4,7 @@ import { HttpRequestCounter, tableHost } from '../../../local/bench/measure.js';
 import { TableAuditLog } from '../../../shared/audit/tableAuditLog.js';
 import type { RemediationRecord } from '../../../shared/ports/results.js';
 import { isConflict } from '../../../shared/remediation/storage.js';
+import { subResponseFor } from '../../../shared/results/groupCommit.js';
 import { TableClients } from '../../../shared/results/tableClients.js';
 import { TableRemediatedCopies } from '../../../shared/results/tableRemediatedCopies.js';
 import { TableRemediationRows } from '../../../shared/results/tableRemediationRows.js';
@@ -150,5 +151,16 @@ describe('group commit of the writes every remediation makes', () => {
     expect(listed.map((e) => e.mailbox).sort()).toEqual(
       Array.from({ length: 25 }, (_, i) => `user${i}@contoso.com`).sort(),
     );
+  });
+
+  it("matches a transaction's sub-responses to its rows by their decoded RowKey, else by position", () => {
+    const responses = [
+      { status: 204, rowKey: 'bob%40contoso.com%7Cb1', etag: 'e-bob' },
+      { status: 204, rowKey: 'ann%40contoso.com%7Ca1', etag: 'e-ann' },
+      { status: 204, etag: 'e-third' },
+    ];
+    expect(subResponseFor(responses, 'ann@contoso.com|a1', 0)?.etag).toBe('e-ann');
+    expect(subResponseFor(responses, 'bob@contoso.com|b1', 1)?.etag).toBe('e-bob');
+    expect(subResponseFor(responses, 'carol@contoso.com|c1', 2)?.etag).toBe('e-third');
   });
 });
