@@ -135,11 +135,14 @@ export function figures(results: BenchResults): Figure[] {
       {
         figure: 'table operations per recipient',
         target: '≤ 4, no retry loop',
-        bound: 'requests to the Table service ÷ recipients (a transaction is one request); the crowded mailbox per copy',
+        bound:
+          'requests to the Table service ÷ recipients (a transaction is one request); the crowded mailbox per copy',
         measured: [
           ...single.map((r) => `${fixed(r.tableOperations / r.recipients)} (${r.name})`),
           // One mailbox with hundreds of copies needs an audit row per copy: it is judged per copy.
-          ...(crowded ? [`${fixed(crowded.tableOperations / crowded.copies, 3)} per copy (${crowded.name})`] : []),
+          ...(crowded
+            ? [`${fixed(crowded.tableOperations / crowded.copies, 3)} per copy (${crowded.name})`]
+            : []),
         ].join('; '),
         ok:
           Math.max(
