@@ -4,7 +4,6 @@ import type { HttpClient } from '@azure/core-rest-pipeline';
 import {
   Client,
   type GraphRequest,
-  HTTPMessageHandler,
   RetryHandler,
   RetryHandlerOptions,
 } from '@microsoft/microsoft-graph-client';
@@ -31,7 +30,7 @@ import {
   TimeoutMiddleware,
 } from './middleware.js';
 import { userPath } from './odata.js';
-import { agentTrusting, identityClientTrusting, TrustedCaFetchHandler } from './trustedCa.js';
+import { agentTrusting, identityClientTrusting, NodeHttpHandler } from './trustedCa.js';
 
 export interface GraphMailBackendDeps {
   secrets: SecretSource;
@@ -104,8 +103,8 @@ export class GraphClient {
         new MailboxLimitMiddleware(graphMailboxLimiter),
         new TimeoutMiddleware(deps.timeoutSeconds),
         profile.trustedCa
-          ? new TrustedCaFetchHandler(() => this.trusting().then((t) => t.agent))
-          : new HTTPMessageHandler(),
+          ? new NodeHttpHandler(() => this.trusting().then((t) => t.agent))
+          : new NodeHttpHandler(),
       ],
     });
   }
