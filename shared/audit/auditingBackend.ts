@@ -27,7 +27,14 @@ export function auditingBackend(
   options: AuditingOptions = {},
 ): MailBackend {
   const now = options.now ?? (() => new Date());
-  const record = async (mailbox: string, detail: string, callOptions?: CallOptions) => {
+  const record = (mailbox: string, detail: string, callOptions?: CallOptions): Promise<void> => {
+    const write = append(mailbox, detail, callOptions);
+    const deferred = callOptions?.audit?.writes;
+    if (!deferred) return write;
+    deferred.push(write);
+    return Promise.resolve();
+  };
+  const append = async (mailbox: string, detail: string, callOptions?: CallOptions) => {
     // Carried by the call (the remediation passes it with every mailbox call), not by ambient state.
     const scope = callOptions?.audit;
     const entry: AuditEntry = {

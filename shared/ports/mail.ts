@@ -11,6 +11,12 @@ export interface CallOptions {
 export interface AuditScope {
   who: string;
   verdictId?: string | undefined;
+  /**
+   * When given, the auditing backend adds its row writes here instead of waiting for them, and the
+   * caller waits for them before it records the outcome: the audit row still lands before the row
+   * turns terminal, but alongside the restore record instead of ahead of it.
+   */
+  writes?: Promise<void>[] | undefined;
 }
 
 /** One delivered copy of a message in a mailbox. */

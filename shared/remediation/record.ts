@@ -38,12 +38,13 @@ export async function finishRow(
 ): Promise<boolean> {
   const { verdictId, rowKey } = lease.row;
   const at = deps.now().toISOString();
-  if (outcome.copy) {
-    // Before the row turns terminal: a crash in between is redelivered, finds the copy already
-    // changed, and finishes with this record in place.
-    const copy = outcome.copy;
-    await withStorageRetries(deps, () => deps.store.recordRemediatedCopy(copy, options));
-  }
+  // Before the row turns terminal: a crash in between is redelivered, finds the copy already
+  // changed, and finishes with this record in place. The audit rows of the actions go alongside.
+  const copy = outcome.copy;
+  await Promise.all([
+    copy && withStorageRetries(deps, () => deps.store.recordRemediatedCopy(copy, options)),
+    ...(deps.audit?.writes ?? []),
+  ]);
   const patch: RemediationPatch = {
     ...outcome.fields,
     status: outcome.status,

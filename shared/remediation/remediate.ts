@@ -83,7 +83,8 @@ export async function remediate(
     leaseMs: deps.leaseMs ?? defaultLeaseMs,
     log: deps.log ?? (() => undefined),
     crash: deps.crash,
-    audit: deps.audit,
+    // The audit rows of this row's mailbox actions are written alongside its restore record.
+    audit: deps.audit && { ...deps.audit, writes: [] },
   };
   const claim = await claimRow(message, deps.owner ?? randomUUID(), record, options);
   if (claim.kind !== 'owned') return claim;
@@ -105,7 +106,7 @@ async function remediateLeased(
   record: RecordDeps,
   options: CallOptions | undefined,
 ): Promise<RemediateResult> {
-  const mailbox: CallOptions = { abortSignal: lease.signal, audit: deps.audit };
+  const mailbox: CallOptions = { abortSignal: lease.signal, audit: record.audit };
   const finish = async (outcome: Outcome): Promise<RemediateResult> =>
     (await finishRow(lease, outcome, record, options))
       ? { kind: 'done', status: outcome.status }
