@@ -345,3 +345,26 @@ describe('acceptVerdictRequest', () => {
     expect(sends).toHaveLength(1);
   });
 });
+
+describe('acceptVerdictRequest, when the configuration cannot be read', () => {
+  it('a native body with nothing to act on is still answered: the configuration is not needed', async () => {
+    const all = JSON.parse(
+      readFileSync(path.resolve(__dirname, '../../fixtures/sources/proofpoint-siem-all.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const { deps, sends } = await setUp();
+    deps.configStore = {
+      get: () => Promise.reject(new Error('table down')),
+      put: () => Promise.reject(new Error('no')),
+    };
+
+    const outcome = await acceptVerdictRequest(
+      request({ ...all, messagesDelivered: [], clicksPermitted: [] }, { format: 'proofpoint-tap' }),
+      deps,
+    );
+    expect(outcome).toMatchObject({ kind: 'accepted', verdicts: [] });
+    expect(sends).toEqual([]);
+    await expect(acceptVerdictRequest(request(VerdictChangeMother.malicious()), deps)).rejects.toThrow(
+      'table down',
+    );
+  });
+});

@@ -328,7 +328,7 @@ const simulationRows = [
 async function held(
   verdict: VerdictRecord = heldVerdict(),
   rows: RemediationRecord[] = simulationRows,
-  clock: Date | undefined = now,
+  clock: Date | null = now,
 ) {
   const store = new InMemoryResultStore();
   await store.createVerdict(verdict);
@@ -497,7 +497,7 @@ describe('decideApproval', () => {
   });
 
   it('a rejection without a comment says only who', async () => {
-    const { store, deps, audit } = await held(heldVerdict(), simulationRows, undefined);
+    const { store, deps, audit } = await held(heldVerdict(), simulationRows, null);
     const before = Date.now();
     await decideApproval(verdictId, 'reject', 'key:ops', undefined, deps);
     expect((await store.getVerdict(verdictId))?.note).toBe('Rejected by key:ops; no mailbox was changed.');
@@ -722,7 +722,7 @@ describe('expire and expireWaiting', () => {
         verdictId: newVerdictId(new Date(Date.now() - 25 * hour), () => '0123456789'),
       }),
       [],
-      undefined,
+      null,
     );
     expect(await expireWaiting(deps)).toBe(1);
   });
@@ -740,5 +740,109 @@ describe('approvalDeadline and isConflict', () => {
     expect(isConflict(new Error('ConcurrencyConflictError'))).toBe(false);
     expect(isConflict(Object.assign(new Error('x'), { code: 'Conflict' }))).toBe(false);
     expect(isConflict('ConcurrencyConflict')).toBe(false);
+  });
+});
+
+describe('approval, the remaining corners', () => {
+  it('the gate reads the approvalAbove of the policy for this verdict, not of the first policy', async () => {
+    const config = configDocument({
+      policies: [
+        { verdict: 'clean', action: 'restore', approvalAbove: 0 },
+        { verdict: 'malicious', action: 'softDelete' },
+      ],
+    });
+    expect((await gate(verdictMessage(recipients(3)), enforce, { config })).gated).toEqual({
+      ...enforce,
+      verdictPatch: {},
+    });
+  });
+
+  it('counting the ledger stops at a page that reaches approvalAbove + 1 exactly', async () => {
+    const store = new InMemoryResultStore();
+    await store.recordDeliveries(
+      recipients(1600).map((recipient) => ({
+        threatKey: key,
+        internetMessageId: '<m1@evil.example>',
+        recipient,
+      })),
+    );
+    const pages: (string | undefined)[] = [];
+    const list = store.listDeliveries.bind(store);
+    store.listDeliveries = (k, page, options) => {
+      pages.push(page.continuationToken);
+      return list(k, page, options);
+    };
+    const held = await gate(verdictMessage(undefined), enforce, {
+      store,
+      config: gatedConfig({ approvalAbove: 999 }),
+    });
+    expect(held.gated.verdictPatch).toEqual({ approvalAbove: 999 });
+    expect(pages).toEqual([undefined]);
+  });
+
+  it('a held verdict that ended otherwise (dead-lettered, say) is not waiting, not still simulating', async () => {
+    const { deps, sends } = await held(heldVerdict({ status: 'deadLettered' }));
+    expect(await decideApproval(verdictId, 'approve', 'key:ops', undefined, deps)).toEqual({
+      kind: 'notWaiting',
+      status: 'deadLettered',
+      decidedBy: undefined,
+    });
+    expect(sends).toEqual([]);
+  });
+
+  it('a row found still waiting after a lost write is retried, whatever else it says', async () => {
+    const { store, deps } = await held();
+    const update = store.updateVerdict.bind(store);
+    store.updateVerdict = async (patch, etag, options) => {
+      await store.mergeVerdict({ verdictId, status: 'awaitingApproval', approvedBy: 'key:someone' });
+      return update(patch, etag, options);
+    };
+    const error = await rejection(decideApproval(verdictId, 'reject', 'key:ops', undefined, deps));
+    expect(error.retryable).toBe(true);
+  });
+
+  it('approval counts only simulated rows, reopens only pending rows never tried, and without an action names the policy', async () => {
+    const { deps, sends, audit } = await held(heldVerdict({ action: undefined }), [
+      row('a@contoso.com', 'simulated'),
+      row('b@contoso.com', 'simulated'),
+      row('c@contoso.com', 'notFound', { attempts: 0 }),
+      row('d@contoso.com', 'failed', { attempts: 0 }),
+      row('e@contoso.com', 'notFound'),
+    ]);
+    expect(await decideApproval(verdictId, 'approve', 'key:ops', undefined, deps)).toMatchObject({
+      queued: 2,
+    });
+    expect(remediationsSent(sends).map((m) => m.sessionId)).toEqual(['a@contoso.com', 'b@contoso.com']);
+    expect(audit.entries.map((e) => e.detail)).toEqual([
+      'approved: 2 simulated copies queued for the policy action',
+    ]);
+  });
+
+  it('an approval with nothing to reopen sends no empty batch, only the check', async () => {
+    const { deps, sends } = await held(heldVerdict(), [row('a@contoso.com', 'notFound')]);
+    expect(await decideApproval(verdictId, 'approve', 'key:ops', undefined, deps)).toMatchObject({
+      queued: 0,
+    });
+    expect(sends.map((s) => s.queue)).toEqual(['verdicts']);
+  });
+
+  it('expiry looks back thirty days past the window, not less', async () => {
+    const store = new InMemoryResultStore();
+    const twoDays = heldVerdict({
+      verdictId: newVerdictId(new Date(now.getTime() - 48 * hour), () => '0000000002'),
+      receivedAt: new Date(now.getTime() - 48 * hour).toISOString(),
+    });
+    await store.createVerdict(twoDays);
+    const { queue } = recordingQueue();
+    expect(
+      await expireWaiting({
+        store,
+        queue,
+        config: configDocument({ settings: { approvalHours: 24 } }),
+        checkDelayMs: 500,
+        now: () => now,
+      }),
+    ).toBe(1);
+    expect((await store.getVerdict(twoDays.verdictId))?.status).toBe('rejected');
   });
 });

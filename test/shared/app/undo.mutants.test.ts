@@ -266,3 +266,32 @@ describe('undoVerdict', () => {
     ]);
   });
 });
+
+describe('undoVerdict, sends', () => {
+  it('a page of rows with no moved copy sends nothing for it', async () => {
+    const verdict = original();
+    const { deps } = await setUp(verdict, [
+      ['alice@contoso.com', 'succeeded'],
+      ['bob@contoso.com', 'failed'],
+      ['carol@contoso.com', 'notFound'],
+    ]);
+    const calls: { queue: string; count: number }[] = [];
+    deps.queue = {
+      send: (name, messages) => {
+        calls.push({ queue: name, count: messages.length });
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+
+    expect(
+      await undoVerdict(verdict.verdictId, 'key:ops', undefined, { ...deps, batchSize: 1 }),
+    ).toMatchObject({
+      copies: 1,
+    });
+    expect(calls).toEqual([
+      { queue: 'remediations', count: 1 },
+      { queue: 'verdicts', count: 1 },
+    ]);
+  });
+});
