@@ -31,9 +31,9 @@ export async function listVerdicts(
   const to = query.after ? new Date(Math.min(query.to.getTime(), query.after.receivedAtMs + 1)) : query.to;
   const found: VerdictRecord[] = [];
   let scanFrom = to;
+  let batchSize = query.limit + 1;
   // Reads in batches until a page of matching verdicts is full or the range is exhausted.
   for (;;) {
-    const batchSize = query.limit + 1;
     const batch = await deps.store.listVerdicts({ from: query.from, to: scanFrom }, batchSize, options);
     const fresh = batch.filter(
       (v) =>
@@ -48,8 +48,10 @@ export async function listVerdicts(
     const last = batch.at(-1);
     if (found.length > query.limit || batch.length < batchSize || !last) break;
     const lastMs = Date.parse(last.receivedAt);
-    if (lastMs + 1 >= scanFrom.getTime()) break;
-    scanFrom = new Date(lastMs + 1);
+    // A full batch that ends in the millisecond it started from cannot move the range on (the store
+    // reads by time only): read more of that millisecond at once, or its later verdicts are lost.
+    if (lastMs + 1 >= scanFrom.getTime()) batchSize *= 2;
+    else scanFrom = new Date(lastMs + 1);
   }
   const page = found.slice(0, query.limit);
   const end = page.at(-1);
