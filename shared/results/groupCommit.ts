@@ -23,7 +23,8 @@ interface Waiting {
 
 interface Partition {
   waiting: Waiting[];
-  busy: boolean;
+  /** Requests of this partition in flight. */
+  busy: number;
 }
 
 /** Table Storage's limit on an entity-group transaction. */
@@ -31,9 +32,10 @@ export const maxTransactionSize = 100;
 
 /**
  * Group commit for the writes every remediation makes (SPEC §10: table operations per recipient).
- * A write to an idle partition goes at once, on its own, so a lone caller waits for nothing; writes
- * that arrive while their partition has a request in flight wait for it and then go together in one
- * entity-group transaction (up to 100, each entity at most once). Each caller's promise settles only
+ * A write to a partition with fewer than `maxInFlight` requests in flight goes at once, on its own, so
+ * a caller waits for nothing until the partition is busy; writes that arrive while it is wait for a
+ * request to finish and then go together in one entity-group transaction (up to 100, each entity at
+ * most once). Each caller's promise settles only
  * when its own write is durable, with its own result (its new ETag) or its own error: a transaction
  * that fails is settled write by write through `alone`, so one conflicting ETag fails only its caller.
  * Fewer, larger requests are also what Table Storage bills and throttles by.
@@ -43,7 +45,14 @@ export class GroupCommit {
   private transactions = 0;
   private batched = 0;
 
-  constructor(private readonly client: () => Promise<TableClient>) {}
+  /**
+   * @param maxInFlight requests of one partition in flight at once before writes wait to be grouped:
+   *   a write on a remediation's critical path waits for a transaction only under real load.
+   */
+  constructor(
+    private readonly client: () => Promise<TableClient>,
+    private readonly maxInFlight = 1,
+  ) {}
 
   /** Requests sent as transactions, and the writes they carried (the bench and tests read these). */
   get stats(): { transactions: number; batchedWrites: number } {
@@ -53,11 +62,11 @@ export class GroupCommit {
   write<R>(partitionKey: string, write: GroupedWrite<R>, options?: CallOptions): Promise<R> {
     let partition = this.partitions.get(partitionKey);
     if (!partition) {
-      partition = { waiting: [], busy: false };
+      partition = { waiting: [], busy: 0 };
       this.partitions.set(partitionKey, partition);
     }
-    if (!partition.busy) {
-      partition.busy = true;
+    if (partition.busy < this.maxInFlight) {
+      partition.busy += 1;
       return this.settle(partitionKey, partition, write.alone());
     }
     return new Promise<R>((resolve, reject) => {
@@ -82,8 +91,8 @@ export class GroupCommit {
   private async next(partitionKey: string, partition: Partition): Promise<void> {
     const batch = this.take(partition);
     if (batch.length === 0) {
-      partition.busy = false;
-      if (partition.waiting.length === 0) this.partitions.delete(partitionKey);
+      partition.busy -= 1;
+      if (partition.busy === 0 && partition.waiting.length === 0) this.partitions.delete(partitionKey);
       return;
     }
     try {
