@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+import base from './vitest.config.mts';
+
+// The domain modules' own fast tests: a static mutant (module-level zod schemas) runs every test
+// related to its file, so the slow HTTP and Azurite suites are left out of mutation runs.
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    include: [
+      'test/shared/**/*.test.ts',
+      'test/unit/verdicts/*.test.ts',
+      'test/unit/domain.test.ts',
+      'test/unit/routing.test.ts',
+      'test/unit/sourcesUnresolved.test.ts',
+    ],
+  },
+});
