@@ -22,11 +22,17 @@ const graph = (name: string, fallbackSearch: boolean) => ({
   fallbackSearch,
 });
 
-/** contoso.com: a chain whose second profile searches; fabrikam.com: one profile that does not. */
+/**
+ * contoso.com: a chain whose second profile searches; fabrikam.com: one profile that does not;
+ * northwind.example: a chain where none does.
+ */
 const config: ConfigDocument = configDocumentSchema.parse({
   profiles: [graph('online', false), graph('searching', true), graph('plain', false)],
-  chains: [{ name: 'hybrid', profiles: ['online', 'searching'] }],
-  domains: { 'contoso.com': 'hybrid', 'fabrikam.com': 'plain' },
+  chains: [
+    { name: 'hybrid', profiles: ['online', 'searching'] },
+    { name: 'strict', profiles: ['online', 'plain'] },
+  ],
+  domains: { 'contoso.com': 'hybrid', 'fabrikam.com': 'plain', 'northwind.example': 'strict' },
 });
 
 /** A table read page by page, remembering every request it was asked. */
@@ -161,16 +167,17 @@ describe('copies of recipients named without a message id', () => {
 
   it('names the profiles to enable the search on, or says none is mapped', async () => {
     const { copies, misses } = await resolve(
-      [{ recipients: ['a@fabrikam.com', 'b@tailspin.example'], ...searchable }],
+      [{ recipients: ['a@fabrikam.com', 'b@tailspin.example', 'c@northwind.example'], ...searchable }],
       'softDelete',
     );
     expect(copies).toEqual([]);
     expect(misses).toEqual<Misses>({
-      recipients: ['a@fabrikam.com', 'b@tailspin.example'],
+      recipients: ['a@fabrikam.com', 'b@tailspin.example', 'c@northwind.example'],
       remedies: new Set([
         'record the deliveries of this threat (POST /api/deliveries)',
         'enable fallbackSearch on the profile of a@fabrikam.com (plain)',
         'enable fallbackSearch on the profile of b@tailspin.example (none mapped)',
+        'enable fallbackSearch on the profile of c@northwind.example (online, plain)',
       ]),
     });
   });
