@@ -126,10 +126,10 @@ describe('fanOut', () => {
       sha256: hash,
       filename: 'x.exe',
     });
-    expect(lines).toContain(`verdict ${verdictId}: fanned out 2 rows so far`);
-    expect(lines).toContain(
+    expect(lines).toEqual([
+      `verdict ${verdictId}: fanned out 2 rows so far`,
       `verdict ${verdictId}: fan-out complete, 2 rows (2 new), action softDelete, mode enforce`,
-    );
+    ]);
   });
 
   it('schedules the first completion check after the configured delay, once fanned out', async () => {
@@ -208,7 +208,9 @@ describe('fanOut', () => {
       deps,
     );
     expect(result.verdict).toMatchObject({ status: 'fannedOut', recipients: 1 });
-    expect(result.verdict.note).toMatch(/ghost@contoso.com/);
+    expect(result.verdict.note).toMatch(
+      /^No copy could be identified for 1 recipient\(s\) named without a message id \(ghost@contoso.com\)/,
+    );
     expect(lines.some((l) => l.startsWith(`verdict ${verdictId} partly resolved: `))).toBe(true);
   });
 
@@ -272,6 +274,14 @@ describe('markFannedOut', () => {
     expect(marked).toMatchObject({ status: 'fannedOut', recipients: 5 });
     expect(marked.note).toBeUndefined();
     expect((await markFannedOut(verdictId, 9, 'softDelete', 'n', await accepted(5))).recipients).toBe(9);
+  });
+
+  it('keeps the note a verdict already has when fan-out brings none', async () => {
+    const verdicts = await accepted();
+    await verdicts.mergeVerdict({ verdictId, note: 'held for approval' });
+    const marked = await markFannedOut(verdictId, 1, 'softDelete', undefined, verdicts);
+    expect(marked).toMatchObject({ status: 'fannedOut', note: 'held for approval' });
+    expect((await verdicts.getVerdict(verdictId))?.note).toBe('held for approval');
   });
 
   it('leaves a verdict that moved on as it is', async () => {
