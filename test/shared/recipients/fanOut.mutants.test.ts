@@ -94,6 +94,10 @@ describe('fanOut', () => {
       threatKey: hash,
       attempt: 1,
     };
+    // Each row's first message carries the ETag the row was created with (its first delivery leases with it).
+    const etagOf = async (rowKey: string) => (await deps.rows.getRemediation(verdictId, rowKey))?.etag;
+    const [aliceEtag, bobEtag] = [await etagOf(aliceKey), await etagOf(bobKey)];
+    expect(aliceEtag).toBeTruthy();
     expect(deps.queue.to('remediations')).toEqual([
       {
         messageId: `${verdictId}|${aliceKey}|1`,
@@ -106,12 +110,19 @@ describe('fanOut', () => {
           sender: 'billing@northwind.example',
           subject: 'Invoice',
           receivedAt: '2026-11-30T09:00:00Z',
+          rowEtag: aliceEtag,
         },
       },
       {
         messageId: `${verdictId}|${bobKey}|1`,
         sessionId: 'bob@contoso.com',
-        body: { ...common, rowKey: bobKey, recipient: 'bob@contoso.com', internetMessageId: '<m2@x>' },
+        body: {
+          ...common,
+          rowKey: bobKey,
+          recipient: 'bob@contoso.com',
+          internetMessageId: '<m2@x>',
+          rowEtag: bobEtag,
+        },
       },
     ]);
     const row = await deps.rows.getRemediation(verdictId, bobKey);
