@@ -32,6 +32,12 @@ export interface Lease {
   earlier: Intent | undefined;
   expiresAt: Date;
   signal: AbortSignal;
+  /**
+   * The lease fields of a fresh row not yet written: they go with this owner's first write (its
+   * intent, or its outcome), conditional on the ETag the row was created with. Until then the owner
+   * has only searched, which changes nothing.
+   */
+  unwritten?: RemediationPatch | undefined;
 }
 
 export type Claim =
@@ -73,7 +79,7 @@ export async function claimRow(
   deps: LeaseDeps,
   options?: CallOptions,
 ): Promise<Claim> {
-  const fresh = await claimFreshRow(message, owner, deps, options);
+  const fresh = claimFreshRow(message, owner, deps, options);
   if (fresh) return fresh;
   for (let tries = 0; tries < 5; tries++) {
     const current = await withStorageRetries(deps, () =>
@@ -133,16 +139,19 @@ export async function claimRow(
 
 /**
  * The first delivery of a row fan-out created leases it with the ETag it was created with, without
- * reading it: the write lands only if nothing touched the row since (pending, never attempted, no
- * lease, no intent), which is exactly when the read would have found it free. A conflict (the row
- * changed: a redelivery, a duplicate) returns undefined and the caller reads the row as usual.
+ * reading it and without a write of its own: the lease fields go with the owner's first write (the
+ * intent before an effect, or the outcome when there is none), which lands only if nothing touched
+ * the row since it was created (pending, never attempted, no lease, no intent) — exactly when a read
+ * would have found it free. Before that write the owner only searches. Two such deliveries may both
+ * search; the first write wins and the other finds its write refused and stops, having changed
+ * nothing. A redelivery or a retry (no creation ETag) reads the row as usual.
  */
-async function claimFreshRow(
+function claimFreshRow(
   message: RemediationMessage,
   owner: string,
   deps: LeaseDeps,
   options?: CallOptions,
-): Promise<Claim | undefined> {
+): Claim | undefined {
   if (message.rowEtag === undefined || message.attempt !== 1) return undefined;
   const now = deps.now();
   const expiresAt = new Date(now.getTime() + deps.leaseMs);
@@ -153,16 +162,6 @@ async function claimFreshRow(
     leaseExpiresAt: expiresAt.toISOString(),
     updatedAt: now.toISOString(),
   };
-  let etag: string;
-  try {
-    const created = message.rowEtag;
-    etag = await withStorageRetries(deps, () =>
-      deps.store.updateRemediation(message.verdictId, message.rowKey, patch, created, options),
-    );
-  } catch (error) {
-    if (isConflict(error)) return undefined;
-    throw error;
-  }
   const row: RemediationRecord = {
     verdictId: message.verdictId,
     rowKey: message.rowKey,
@@ -171,7 +170,9 @@ async function claimFreshRow(
     action: message.action,
     ...patch,
   };
-  return { kind: 'owned', lease: lease(owner, etag, row, undefined, expiresAt, deps, options) };
+  const fresh = lease(owner, message.rowEtag, row, undefined, expiresAt, deps, options);
+  fresh.unwritten = patch;
+  return { kind: 'owned', lease: fresh };
 }
 
 function lease(
@@ -204,15 +205,17 @@ export async function writeAsOwner(
   deps: LeaseDeps,
   options?: CallOptions,
 ): Promise<boolean> {
+  const full = lease.unwritten ? { ...lease.unwritten, ...patch } : patch;
   try {
     lease.etag = await deps.store.updateRemediation(
       lease.row.verdictId,
       lease.row.rowKey,
-      patch,
+      full,
       lease.etag,
       options,
     );
-    lease.row = { ...lease.row, ...patch };
+    lease.row = { ...lease.row, ...full };
+    lease.unwritten = undefined;
     return true;
   } catch (error) {
     if (isConflict(error)) return false;
@@ -239,6 +242,8 @@ export function recordIntent(
 
 /** Gives the row back after an exception, so the rescheduled delivery need not wait for the lease. */
 export async function releaseLease(lease: Lease, deps: LeaseDeps, options?: CallOptions): Promise<void> {
+  // A lease never written holds nothing to give back.
+  if (lease.unwritten) return;
   await writeAsOwner(lease, { leaseExpiresAt: deps.now().toISOString() }, deps, options).catch(
     () => undefined,
   );

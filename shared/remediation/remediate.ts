@@ -91,7 +91,12 @@ export async function remediate(
   const lease = claim.lease;
   record.crash?.('afterClaim');
   try {
-    return await remediateLeased(message, lease, deps, record, options);
+    const result = await remediateLeased(message, lease, deps, record, options);
+    // A fresh row's lease goes with the owner's first write; refused, the row had changed since it was
+    // created (a redelivery, a duplicate, an earlier owner's crash): read it as any other delivery does.
+    if (result.kind === 'skipped' && lease.unwritten)
+      return await remediate({ ...message, rowEtag: undefined }, deps, options);
+    return result;
   } catch (error) {
     // A dead process releases nothing; anything else gives the row back for the rescheduled delivery.
     if (!isSimulatedCrash(error)) await releaseLease(lease, record);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { RemediationRecord } from '../../../shared/ports/results.js';
-import { claimRow } from '../../../shared/remediation/lease.js';
+import { claimRow, writeAsOwner } from '../../../shared/remediation/lease.js';
 import { InMemoryResultStore } from '../../../shared/results/memory/inMemoryResultStore.js';
 import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 
@@ -45,37 +45,52 @@ async function freshRow() {
 }
 
 describe('leasing a row fan-out just created', () => {
-  it('leases it with the ETag it was created with, reading nothing', async () => {
+  it('leases it with the ETag it was created with: no read, and the lease goes with the first write', async () => {
     const { store, reads, message, deps } = await freshRow();
     const claim = await claimRow(message, 'owner-a', deps);
-    expect(claim.kind).toBe('owned');
+    if (claim.kind !== 'owned') throw new Error(claim.kind);
     expect(reads.count).toBe(0);
+    // Nothing written yet: the owner has only the right to try.
+    expect((await store.getRemediation(verdictId, rowKey))!.value.status).toBe('pending');
+    expect(
+      await writeAsOwner(claim.lease, { intent: '{"action":"softDelete","owner":"owner-a"}' }, deps),
+    ).toBe(true);
     const stored = (await store.getRemediation(verdictId, rowKey))!;
     expect(stored.value).toMatchObject({ status: 'inProgress', attempts: 1, leaseOwner: 'owner-a' });
-    // The lease's ETag is the row's current one: the owner's next write lands.
-    expect(claim.kind === 'owned' && claim.lease.etag).toBe(stored.etag);
+    expect(stored.value.intent).toContain('softDelete');
+    expect(claim.lease.etag).toBe(stored.etag);
   });
 
-  it('gives the row to exactly one of two concurrent first deliveries; the other defers after reading it', async () => {
-    const { store, reads, message, deps } = await freshRow();
+  it('lets exactly one of two concurrent first deliveries write; the other is refused and changed nothing', async () => {
+    const { store, message, deps } = await freshRow();
     const claims = await Promise.all([
       claimRow(message, 'owner-a', deps),
       claimRow(message, 'owner-b', deps),
     ]);
-    expect(claims.map((c) => c.kind).sort()).toEqual(['deferred', 'owned']);
-    expect(reads.count).toBe(1);
-    const owner = claims.findIndex((c) => c.kind === 'owned') === 0 ? 'owner-a' : 'owner-b';
-    expect((await store.getRemediation(verdictId, rowKey))!.value.leaseOwner).toBe(owner);
+    const written = await Promise.all(
+      claims.map((c) => (c.kind === 'owned' ? writeAsOwner(c.lease, { status: 'notFound' }, deps) : false)),
+    );
+    expect(written.filter(Boolean)).toHaveLength(1);
+    const owner = written[0] ? 'owner-a' : 'owner-b';
+    expect((await store.getRemediation(verdictId, rowKey))!.value).toMatchObject({
+      leaseOwner: owner,
+      status: 'notFound',
+    });
   });
 
-  it('reads a row that changed since it was created, and honours what it finds', async () => {
-    const { store, reads, message, deps } = await freshRow();
+  it('is refused on a row that changed since it was created, which stays as it was', async () => {
+    const { store, message, deps } = await freshRow();
     const now = (await store.getRemediation(verdictId, rowKey))!;
     await store.updateRemediation(verdictId, rowKey, { status: 'succeeded' }, now.etag);
-    reads.count = 0;
     const claim = await claimRow(message, 'owner-a', deps);
-    expect(claim).toEqual({ kind: 'skipped', why: 'row is already succeeded' });
-    expect(reads.count).toBe(1);
+    if (claim.kind !== 'owned') throw new Error(claim.kind);
+    expect(await writeAsOwner(claim.lease, { status: 'notFound' }, deps)).toBe(false);
+    expect((await store.getRemediation(verdictId, rowKey))!.value.status).toBe('succeeded');
+    // Without the creation ETag (what remediate does next), the row is read and found finished.
+    expect(await claimRow({ ...message, rowEtag: undefined }, 'owner-a', deps)).toEqual({
+      kind: 'skipped',
+      why: 'row is already succeeded',
+    });
   });
 
   it('uses the creation ETag only for the first attempt; a retry reads the row', async () => {
