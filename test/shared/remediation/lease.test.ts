@@ -68,7 +68,9 @@ describe('leasing a row fan-out just created', () => {
       claimRow(message, 'owner-b', deps),
     ]);
     const written = await Promise.all(
-      claims.map((c) => (c.kind === 'owned' ? writeAsOwner(c.lease, { status: 'notFound' }, deps) : false)),
+      claims.map((c) =>
+        c.kind === 'owned' ? writeAsOwner(c.lease, { status: 'notFound' }, deps) : Promise.resolve(false),
+      ),
     );
     expect(written.filter(Boolean)).toHaveLength(1);
     const owner = written[0] ? 'owner-a' : 'owner-b';
