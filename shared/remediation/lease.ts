@@ -107,13 +107,7 @@ export async function claimRow(
         deps.store.updateRemediation(
           message.verdictId,
           message.rowKey,
-          {
-            status: 'inProgress',
-            attempts: Math.max(message.attempt, row.attempts),
-            leaseOwner: owner,
-            leaseExpiresAt: expiresAt.toISOString(),
-            updatedAt: now.toISOString(),
-          },
+          leasePatch(owner, Math.max(message.attempt, row.attempts), now, expiresAt),
           current.etag,
           options,
         ),
@@ -155,13 +149,7 @@ function claimFreshRow(
   if (message.rowEtag === undefined || message.attempt !== 1) return undefined;
   const now = deps.now();
   const expiresAt = new Date(now.getTime() + deps.leaseMs);
-  const patch = {
-    status: 'inProgress' as const,
-    attempts: 1,
-    leaseOwner: owner,
-    leaseExpiresAt: expiresAt.toISOString(),
-    updatedAt: now.toISOString(),
-  };
+  const patch = leasePatch(owner, 1, now, expiresAt);
   const row: RemediationRecord = {
     verdictId: message.verdictId,
     rowKey: message.rowKey,
@@ -173,6 +161,17 @@ function claimFreshRow(
   const fresh = lease(owner, message.rowEtag, row, undefined, expiresAt, deps, options);
   fresh.unwritten = patch;
   return { kind: 'owned', lease: fresh };
+}
+
+/** The fields a lease sets on its row, whichever way the row was claimed. */
+function leasePatch(owner: string, attempts: number, now: Date, expiresAt: Date) {
+  return {
+    status: 'inProgress' as const,
+    attempts,
+    leaseOwner: owner,
+    leaseExpiresAt: expiresAt.toISOString(),
+    updatedAt: now.toISOString(),
+  };
 }
 
 function lease(
