@@ -13,6 +13,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
+import { markBinsExecutable } from './mark-bins-executable.mjs';
+
 /** The project folder: this script's parent, or the folder given as the first argument. */
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const stamp = path.join(root, 'dist', '.build-stamp');
@@ -38,6 +40,7 @@ const latestSource = Math.max(
 );
 if (existsSync(stamp) && statSync(stamp).mtimeMs >= latestSource) {
   console.log('build       dist is up to date; skipping tsc');
+  markBinsExecutable(root);
   process.exit(0);
 }
 console.log('build       compiling (tsc -p tsconfig.build.json)');
@@ -50,5 +53,6 @@ const tsc = spawnSync(
   },
 );
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+markBinsExecutable(root);
 mkdirSync(path.dirname(stamp), { recursive: true });
 writeFileSync(stamp, new Date().toISOString());
