@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 
 import base from './vitest.config.mts';
 
-// The domain modules' own fast tests: a static mutant (module-level zod schemas) runs every test
-// related to its file, so the slow HTTP and Azurite suites are left out of mutation runs.
+// The tests mutation testing runs (stryker.config.mjs): test/shared/**, the domain's, the use cases' and the
+// mail backends' own suites. A static mutant (module-level zod schemas) runs every test related to its file,
+// so the slow whole-runtime suites of test/functions and test/e2e are left out.
 export default defineConfig({
   ...base,
   test: {
