@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { EwsProfile } from '../../../../shared/config/document.js';
+import type { ClawbackError } from '../../../../shared/errors.js';
+import {
+  createEwsMailBackend,
+  type EwsBackendDeps,
+  type EwsMailBackend,
+} from '../../../../shared/mail/ews/ewsMailBackend.js';
+import type { MailItem } from '../../../../shared/ports/mail.js';
+import type { SecretSource } from '../../../../shared/ports/secrets.js';
+import { FakeEwsServer } from '../../../fakes/ewsServer.js';
+import { ProfileMother } from '../../../mothers/profileMother.js';
+
+const alice = 'alice@contoso.com';
+const soc = 'soc@contoso.com';
+const messageId = '<CAF123@mail.contoso.com>';
+
+const servers: FakeEwsServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function startFake(): Promise<FakeEwsServer> {
+  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss' });
+  servers.push(fake);
+  fake.addMailbox(alice);
+  return fake;
+}
+
+const secrets: SecretSource = {
+  getSecret: () => Promise.resolve({ value: 'p@ss' }),
+};
+
+function backendFor(
+  fake: FakeEwsServer,
+  profile: Partial<EwsProfile> = {},
+  deps: Partial<EwsBackendDeps> = {},
+): EwsMailBackend {
+  const parsed = ProfileMother.parsedEws({
+    ewsUrl: fake.url,
+    password: { keyVaultSecret: 'ews-password' },
+    auth: 'basic',
+    ...profile,
+  });
+  return createEwsMailBackend(
+    { ...parsed, ...profile },
+    { secrets, timeoutSeconds: 15, timeoutMs: 2000, maxAttempts: 3, retryDelayMs: 1, ...deps },
+  );
+}
+
+async function findOne(backend: EwsMailBackend, mailbox: string): Promise<MailItem> {
+  const found = await backend.findMessages(mailbox, { internetMessageId: messageId });
+  expect(found.items).toHaveLength(1);
+  return found.items[0] as MailItem;
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e as ClawbackError,
+  );
+  if (!error) throw new Error('expected a rejection');
+  return error;
+}
+
+function countOf(fake: FakeEwsServer, operation: string): number {
+  return fake.operations().filter((o) => o === operation).length;
+}
+
+describe('EwsActions outcomes', () => {
+  it('none says the copy was found and nothing was done', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake);
+
+    const outcome = await backend.applyAction(alice, await findOne(backend, alice), 'none');
+
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      originalFolder: fake.folderIdOf(alice, 'inbox'),
+      detail: 'Found; no action taken.',
+    });
+    expect(fake.copiesOf(alice, messageId)).toHaveLength(1);
+  });
+
+  it('hardDelete says the purge is not reversible', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake);
+
+    const outcome = await backend.applyAction(alice, await findOne(backend, alice), 'hardDelete');
+
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      originalFolder: fake.folderIdOf(alice, 'inbox'),
+      detail: 'Purged (not reversible).',
+    });
+    expect(fake.purgedCopiesOf(alice, messageId)).toHaveLength(1);
+  });
+});
+
+describe('EwsActions forward', () => {
+  it('without forwardTo the ConfigurationError says what is missing', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake);
+    const item = await findOne(backend, alice);
+
+    const error = await failureOf(backend.applyAction(alice, item, 'forward'));
+
+    expect(error.detail).toBe(
+      'The action forwards to the configured forwardTo address, and the configuration has none.',
+    );
+    expect(fake.sent).toHaveLength(0);
+  });
+
+  it('reports the folder the copy is really in, sends the Clawback note, and says where it went', async () => {
+    const fake = await startFake();
+    const projects = fake.addFolder(alice, 'Projects');
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake, {}, { forwardTo: soc });
+    const stale = await findOne(backend, alice);
+    const copy = fake.copiesOf(alice, messageId)[0];
+    if (!copy) throw new Error('no copy');
+    copy.folderId = projects;
+
+    const first = await backend.applyAction(alice, stale, 'forward');
+    const second = await backend.applyAction(alice, stale, 'forward');
+
+    expect(first).toEqual({ status: 'succeeded', originalFolder: projects, detail: `Forwarded to ${soc}.` });
+    expect(second).toEqual({
+      status: 'alreadyRemediated',
+      originalFolder: projects,
+      detail: `Already forwarded to ${soc}.`,
+    });
+    const forward = fake.requests.find((r) => r.operation === 'CreateItem');
+    expect(forward?.body).toContain(`Forwarded by Clawback from the mailbox ${alice}.`);
+    expect(fake.sent).toEqual([expect.objectContaining({ from: alice, to: [soc] })]);
+  });
+
+  it('forwardAndDelete says it deleted the copy', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake, {}, { forwardTo: soc });
+
+    const outcome = await backend.applyAction(alice, await findOne(backend, alice), 'forwardAndDelete');
+
+    expect(outcome.detail).toBe(`Forwarded to ${soc} and deleted.`);
+    expect(fake.copiesOf(alice, messageId)[0]?.folderId).toBe(
+      fake.folderIdOf(alice, 'recoverableitemsdeletions'),
+    );
+  });
+
+  it('a failing mark names UpdateItem and sends nothing', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake, {}, { forwardTo: soc });
+    const item = await findOne(backend, alice);
+    fake.fail('UpdateItem', { kind: 'responseError', code: 'ErrorInternalServerError' });
+
+    const error = await failureOf(backend.applyAction(alice, item, 'forward'));
+
+    expect(error.detail).toContain('UpdateItem');
+    expect(fake.sent).toHaveLength(0);
+  });
+
+  it('a failing send names the ForwardItem request', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake, {}, { forwardTo: soc });
+    const item = await findOne(backend, alice);
+    fake.fail('CreateItem', { kind: 'responseError', code: 'ErrorInternalServerError' });
+
+    const error = await failureOf(backend.applyAction(alice, item, 'forward'));
+
+    expect(error.detail).toContain('CreateItem (ForwardItem)');
+    expect(countOf(fake, 'CreateItem')).toBe(1);
+    expect(fake.sent).toHaveLength(0);
+  });
+});
