@@ -174,9 +174,9 @@ describe('EwsClient retries', () => {
   it('sleeps through a back-off exactly as long as the deadline', async () => {
     const fake = await startFake();
     fake.addMessage(alice, { internetMessageId: messageId });
-    fake.fail('FindFolder', { kind: 'serverBusy', backOffMs: 300 });
+    fake.fail('FindFolder', { kind: 'serverBusy', backOffMs: 3000 });
 
-    const found = await backendFor(fake, {}, { maxAttempts: 2, timeoutMs: 300 }).findMessages(alice, {
+    const found = await backendFor(fake, {}, { maxAttempts: 2, timeoutMs: 3000 }).findMessages(alice, {
       internetMessageId: messageId,
     });
 
