@@ -60,6 +60,7 @@ describe('EwsSearch fallback against the fake Exchange', () => {
     const finds = fake.requests.filter((r) => r.operation === 'FindItem');
     expect(finds.at(-1)?.body).toContain('message:Sender');
     expect(finds.at(-1)?.body).not.toContain('item:Subject');
+    expect(finds.at(-1)?.body).not.toContain('IsGreaterThanOrEqualTo');
   });
 
   it('does not search again when fallback search is off', async () => {
@@ -71,5 +72,14 @@ describe('EwsSearch fallback against the fake Exchange', () => {
     });
     expect(found).toEqual({ items: [], usedFallback: false });
     expect(fake.requests.some((r) => r.body.includes('message:Sender'))).toBe(false);
+  });
+
+  it('does not search again when there is neither sender nor subject', async () => {
+    const { fake, backend } = await setup(true);
+    fake.addMessage(alice, { internetMessageId: '<other@x>' });
+    const found = await backend.findMessages(alice, { internetMessageId: '<missing@x>' });
+    expect(found).toEqual({ items: [], usedFallback: false });
+    const finds = fake.requests.filter((r) => r.operation === 'FindItem');
+    expect(finds.every((r) => r.body.includes('PropertyTag="4149"'))).toBe(true);
   });
 });
