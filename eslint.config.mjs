@@ -12,7 +12,7 @@ const domainFolders = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.clawback/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.clawback/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
