@@ -147,7 +147,8 @@ export function translateEwsError(thrown: unknown, context: EwsErrorContext): Cl
       );
     }
   }
-  const message = isError(error) ? error.message : String(error);
+  // The library's own exception objects are not Errors but carry a message: that is what to show.
+  const message = isError(error) ? error.message : (stringMessage(error) ?? String(error));
   return fail('Unknown', `Unexpected EWS failure during ${where}: ${message}`);
 }
 
@@ -377,6 +378,11 @@ function formatSeconds(ms: number): string {
 
 function unwrap(error: unknown): unknown {
   return isNamed(error, 'EwsLibraryRejection') ? (error as EwsLibraryRejection).value : error;
+}
+
+function stringMessage(value: unknown): string | undefined {
+  const message = (value as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
 }
 
 function isNamed(error: unknown, name: string): boolean {

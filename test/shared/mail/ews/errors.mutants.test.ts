@@ -520,7 +520,7 @@ describe('translateEwsError: library exceptions', () => {
         code: 'Unknown',
         retryable: false,
         retryAfterMs: undefined,
-        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: [object Object]',
+        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: outer',
       },
     ],
     [
@@ -555,7 +555,7 @@ describe('translateEwsError: library exceptions', () => {
         code: 'Unknown',
         retryable: false,
         retryAfterMs: undefined,
-        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: [object Object]',
+        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: fault',
       },
     ],
     [
@@ -585,12 +585,22 @@ describe('translateEwsError: library exceptions', () => {
         code: 'Unknown',
         retryable: false,
         retryAfterMs: undefined,
-        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: [object Object]',
+        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: timeout of 30000ms exceeded',
       },
     ],
     [
       'another failure without an HTTP status',
       { message: 'socket closed', HttpStatusCode: undefined },
+      {
+        code: 'Unknown',
+        retryable: false,
+        retryAfterMs: undefined,
+        detail: 'Unexpected EWS failure during FindItem on mail.contoso.com: socket closed',
+      },
+    ],
+    [
+      'a library object without a message of its own',
+      { FaultCode: 'soap:Client', HttpStatusCode: 500 },
       {
         code: 'Unknown',
         retryable: false,
