@@ -88,10 +88,10 @@ describe('finishRow when the terminal write comes back as a conflict', () => {
 describe('the log line of a finished row (alert rules match it)', () => {
   it('names the reason of a failed row', async () => {
     const { store, deps, lease, lines } = await leasedRow();
-    const outcome: Outcome = { status: 'failed', fields: { reason: 'AccessDenied' } };
+    const outcome: Outcome = { status: 'failed', fields: { reason: 'PermissionError' } };
     expect(await finishRow(lease, outcome, deps)).toBe(true);
-    expect(await stored(store)).toMatchObject({ status: 'failed', reason: 'AccessDenied' });
-    expect(lines).toEqual([`remediation failed reason=AccessDenied verdict=${verdictId} row=${rowKey}`]);
+    expect(await stored(store)).toMatchObject({ status: 'failed', reason: 'PermissionError' });
+    expect(lines).toEqual([`remediation failed reason=PermissionError verdict=${verdictId} row=${rowKey}`]);
   });
 
   it('says Unknown for a failed row without a reason', async () => {
