@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
 import type { ConfigDocument } from '../../../shared/config/document.js';
-import type { ActionOutcome, FindCriteria, FindResult, MailItem } from '../../../shared/ports/mail.js';
+import type {
+  ActionOptions,
+  ActionOutcome,
+  EffectMarker,
+  FindCriteria,
+  FindResult,
+  MailItem,
+} from '../../../shared/ports/mail.js';
 import type { RemediationPatch, RemediationRecord } from '../../../shared/ports/results.js';
 import { list, maxIntentFolders, plural } from '../../../shared/remediation/act.js';
 import { remediate } from '../../../shared/remediation/remediate.js';
@@ -32,6 +39,7 @@ const config: ConfigDocument = ConfigMother.minimal()
 class NamedFolderBackend extends InMemoryMailBackend {
   fallback = false;
   readonly forwarded: string[] = [];
+  readonly effects: (EffectMarker | undefined)[] = [];
   readonly names = new Map<string, string>([
     ['inbox', 'Inbox'],
     ['deleteditems', 'Deleted Items'],
@@ -50,11 +58,23 @@ class NamedFolderBackend extends InMemoryMailBackend {
     };
   }
 
-  override applyAction(mailbox: string, item: MailItem, action: ActionName): Promise<ActionOutcome> {
+  override async applyAction(
+    mailbox: string,
+    item: MailItem,
+    action: ActionName,
+    options?: ActionOptions,
+  ): Promise<ActionOutcome> {
+    this.effects.push(options?.effect);
+    if (action === 'quarantine') {
+      this.actions.push({ mailbox, action, itemId: item.id });
+      return { status: 'succeeded', originalFolder: item.folderId, quarantineLocation: 'central/Quarantine' };
+    }
+    if (action === 'none')
+      return { ...(await super.applyAction(mailbox, item, action)), detail: this.actionNote };
     if (action === 'forward' || action === 'forwardAndDelete') {
       this.forwarded.push(item.id);
       this.actions.push({ mailbox, action, itemId: item.id });
-      return Promise.resolve({ status: 'succeeded', originalFolder: item.folderId });
+      return { status: 'succeeded', originalFolder: item.folderId };
     }
     return super.applyAction(mailbox, item, action);
   }
@@ -64,13 +84,14 @@ async function setUp(
   action: ActionName,
   patch: RemediationPatch = {},
   mode: 'enforce' | 'simulate' = 'enforce',
+  id = messageId,
 ) {
   const store = new InMemoryResultStore();
   const record: RemediationRecord = {
     verdictId,
     rowKey,
     recipient: alice,
-    internetMessageId: messageId,
+    internetMessageId: id,
     action,
     status: 'pending',
     attempts: 0,
@@ -85,7 +106,7 @@ async function setUp(
     verdictId,
     rowKey,
     recipient: alice,
-    internetMessageId: messageId,
+    internetMessageId: id,
     verdict: 'malicious',
     action,
     mode,
@@ -152,6 +173,27 @@ describe('actOnCopies when no copy is found', () => {
     expect(row.originalFolder).toBe('Inbox (inbox)');
     expect(row.detail).toBe('An earlier attempt applied softDelete; no copy is left where it was.');
     expect(backend.actions).toEqual([]);
+  });
+
+  it('records the copy under an empty id when neither the message nor a found copy has one', async () => {
+    const { run, stored, store } = await setUp(
+      'softDelete',
+      takenOver('softDelete', ['Inbox (inbox)']),
+      'enforce',
+      '',
+    );
+    await run(new NamedFolderBackend().deliver(alice, '<other@x>'));
+    expect((await stored()).status).toBe('succeeded');
+    expect(await store.getRemediatedCopy('a'.repeat(64), alice, '')).toMatchObject({
+      internetMessageId: '',
+      originalFolder: 'Inbox (inbox)',
+    });
+  });
+
+  it('in simulate mode does not count a missing copy as taken by an earlier owner', async () => {
+    const { run, stored } = await setUp('softDelete', takenOver('softDelete', ['Inbox (inbox)']), 'simulate');
+    await run(new NamedFolderBackend().deliver(alice, '<other@x>'));
+    expect((await stored()).status).toBe('notFound');
   });
 
   it('does not trust an earlier intent for another action: the copy is not found', async () => {
@@ -226,6 +268,32 @@ describe('actOnCopies in enforce mode', () => {
     const folders = (JSON.parse((await stored()).intent!) as { folders: string[] }).folders;
     expect(folders).toHaveLength(maxIntentFolders);
     expect(folders.slice(0, 2)).toEqual(['Inbox (inbox)', 'f-0']);
+  });
+
+  it('marks its effect as recovering only after an earlier owner recorded an intent', async () => {
+    const fresh = await setUp('softDelete');
+    const first = new NamedFolderBackend().deliver(alice, messageId);
+    await fresh.run(first);
+    expect(first.effects).toEqual([{ key: `${verdictId}|${rowKey}`, recovering: false }]);
+
+    const again = await setUp('softDelete', takenOver('softDelete', ['Inbox (inbox)']));
+    const second = new NamedFolderBackend().deliver(alice, messageId);
+    await again.run(second);
+    expect(second.effects).toEqual([{ key: `${verdictId}|${rowKey}`, recovering: true }]);
+  });
+
+  it('records where quarantine put the copy, on the row and on the remediated copy', async () => {
+    const { run, stored, store } = await setUp('quarantine');
+    const backend = new NamedFolderBackend().deliver(alice, messageId);
+    await run(backend);
+    const row = await stored();
+    expect(row.status).toBe('succeeded');
+    expect(row.quarantineLocation).toBe('central/Quarantine');
+    expect(backend.actions.map((a) => a.action)).toEqual(['quarantine']);
+    expect(await store.getRemediatedCopy('a'.repeat(64), alice, messageId)).toMatchObject({
+      quarantineLocation: 'central/Quarantine',
+      originalFolder: 'inbox',
+    });
   });
 
   it('shows folder ids where the copies have no names', async () => {
