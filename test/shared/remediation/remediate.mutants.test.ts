@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+
+import type { ConfigDocument } from '../../../shared/config/document.js';
+import { ClawbackError } from '../../../shared/errors.js';
+import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../../shared/ports/results.js';
+import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
+import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
+import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
+import { ConfigMother } from '../../mothers/configMother.js';
+import { ProfileMother } from '../../mothers/profileMother.js';
+
+const alice = 'alice@contoso.com';
+const messageId = '<m1@mail.example.com>';
+
+/** Rows in memory whose terminal writes fail with a retryable 503 while `outage` is above zero. */
+class FlakyRows {
+  outage = 0;
+  private value: RemediationRecord = {
+    verdictId: 'v1',
+    rowKey: 'r1',
+    recipient: alice,
+    internetMessageId: messageId,
+    action: 'softDelete',
+    status: 'pending',
+    attempts: 0,
+    updatedAt: '',
+  };
+  private etag = 0;
+
+  get row(): RemediationRecord {
+    return this.value;
+  }
+
+  getRemediation() {
+    return Promise.resolve({ value: { ...this.value }, etag: `e${this.etag}` });
+  }
+
+  updateRemediation(
+    _v: string,
+    _r: string,
+    patch: Partial<RemediationRecord>,
+    etag: string,
+  ): Promise<string> {
+    if (patch.completedAt && this.outage > 0) {
+      this.outage -= 1;
+      return Promise.reject(
+        new ClawbackError('ConnectionError', 'Table Storage updating a remediation row failed (HTTP 503)', {
+          retryable: true,
+        }),
+      );
+    }
+    if (etag !== `e${this.etag}`) {
+      const conflict = new Error('changed');
+      conflict.name = 'ConcurrencyConflictError';
+      return Promise.reject(conflict);
+    }
+    this.value = { ...this.value, ...patch };
+    this.etag += 1;
+    return Promise.resolve(`e${this.etag}`);
+  }
+
+  recordRemediatedCopy(_copy: RemediatedCopy): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const config: ConfigDocument = ConfigMother.minimal()
+  .withSettings({ maxAttempts: 3 })
+  .withProfiles(ProfileMother.graph({ name: 'online' }))
+  .withDomains({ 'contoso.com': 'online' })
+  .withPolicies()
+  .parse();
+
+const message: RemediationMessage = {
+  verdictId: 'v1',
+  rowKey: 'r1',
+  recipient: alice,
+  internetMessageId: messageId,
+  verdict: 'malicious',
+  action: 'softDelete',
+  mode: 'enforce',
+  threatKey: 'a'.repeat(64),
+  attempt: 1,
+};
+
+function deps(rows: FlakyRows, backend: InMemoryMailBackend, now?: () => Date): RemediateDeps {
+  return {
+    store: rows as unknown as ResultStore,
+    config,
+    backendFor: () => backend,
+    scheduleRetry: () => Promise.resolve(),
+    ...(now ? { now } : {}),
+  };
+}
+
+describe('following forwards after a removal (withForwards)', () => {
+  it('adds the derived-copy note to the detail of the row, singular for one copy', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    const seen: string[] = [];
+    const follow = (copy: { profile: { name: string } }) => {
+      seen.push(copy.profile.name);
+      return Promise.resolve(1);
+    };
+    await expect(
+      remediate(message, { ...deps(rows, backend), followForwards: follow }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    expect(seen).toEqual(['online']);
+    expect(rows.row.status).toBe('succeeded');
+    expect(rows.row.detail).toBe(
+      'Applied softDelete to 1 of 1 copy. Followed forwards and replies: 1 derived copy queued.',
+    );
+    expect(backend.actions).toHaveLength(1);
+  });
+
+  it('says copies for more than one, after a detail the action already wrote', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    backend.actionNote = 'imported as MIME';
+    await expect(
+      remediate(message, { ...deps(rows, backend), followForwards: () => Promise.resolve(2) }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    expect(rows.row.detail).toBe(
+      'Applied softDelete to 1 of 1 copy. imported as MIME Followed forwards and replies: 2 derived copies queued.',
+    );
+  });
+
+  it('leaves the detail alone when no derived copy was queued', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    await expect(
+      remediate(message, { ...deps(rows, backend), followForwards: () => Promise.resolve(0) }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    expect(rows.row.detail ?? '').not.toMatch(/Followed/);
+  });
+
+  it('does not follow forwards of a copy that was not found', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, '<other@mail.example.com>');
+    let calls = 0;
+    const follow = () => {
+      calls += 1;
+      return Promise.resolve(3);
+    };
+    await expect(
+      remediate(message, { ...deps(rows, backend), followForwards: follow }),
+    ).resolves.toMatchObject({
+      status: 'notFound',
+    });
+    expect(calls).toBe(0);
+    expect(rows.row.detail ?? '').not.toMatch(/Followed/);
+  });
+});
+
+describe('a recipient that is a group', () => {
+  const invalid = () => new ClawbackError('InvalidMailbox', 'no mailbox', { retryable: false });
+
+  it('expands it into member rows and names the group and the count in the detail', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().group(alice, ['bob@contoso.com']).failNext(alice, invalid());
+    const expanded: string[][] = [];
+    const expandGroup = (members: string[]) => {
+      expanded.push(members);
+      return Promise.resolve(1);
+    };
+    await expect(remediate(message, { ...deps(rows, backend), expandGroup })).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(expanded).toEqual([['bob@contoso.com']]);
+    expect(rows.row.status).toBe('succeeded');
+    expect(rows.row.detail).toBe(
+      `${alice} is a group "alice": expanded into 1 member mailbox (1 new rows), each remediated on its own row.`,
+    );
+  });
+
+  it('says mailboxes for more than one member', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend()
+      .group(alice, ['bob@contoso.com', 'carol@contoso.com'])
+      .failNext(alice, invalid());
+    await expect(
+      remediate(message, { ...deps(rows, backend), expandGroup: () => Promise.resolve(2) }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    expect(rows.row.detail).toMatch(/expanded into 2 member mailboxes \(2 new rows\)/);
+  });
+
+  it('does not expand on an error other than InvalidMailbox', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend()
+      .group(alice, ['bob@contoso.com'])
+      .failNext(alice, new ClawbackError('AccessDenied', 'denied', { retryable: false }));
+    let calls = 0;
+    const expandGroup = () => {
+      calls += 1;
+      return Promise.resolve(1);
+    };
+    await expect(remediate(message, { ...deps(rows, backend), expandGroup })).resolves.toMatchObject({
+      status: 'failed',
+    });
+    expect(calls).toBe(0);
+    expect(rows.row.status).toBe('failed');
+  });
+});
+
+describe('a recipient no profile reaches', () => {
+  it('fails the row naming the domain after the last @', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend();
+    const odd = '"a@b"@fabrikam.com';
+    await expect(remediate({ ...message, recipient: odd }, deps(rows, backend))).resolves.toMatchObject({
+      status: 'failed',
+    });
+    expect(rows.row).toMatchObject({ status: 'failed', reason: 'NoProfileMapped' });
+    expect(rows.row.detail).toContain('the domain "fabrikam.com"');
+    expect(backend.finds).toHaveLength(0);
+  });
+});
