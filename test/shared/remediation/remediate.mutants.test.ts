@@ -188,7 +188,7 @@ describe('a recipient that is a group', () => {
     const rows = new FlakyRows();
     const backend = new InMemoryMailBackend()
       .group(alice, ['bob@contoso.com'])
-      .failNext(alice, new ClawbackError('AccessDenied', 'denied', { retryable: false }));
+      .failNext(alice, new ClawbackError('PermissionError', 'denied', { retryable: false }));
     let calls = 0;
     const expandGroup = () => {
       calls += 1;
