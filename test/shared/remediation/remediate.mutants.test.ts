@@ -215,3 +215,77 @@ describe('a recipient no profile reaches', () => {
     expect(backend.finds).toHaveLength(0);
   });
 });
+
+describe('following forwards of a copy already remediated', () => {
+  it('follows them too and writes the note alone when the action left no detail', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    // Another tool moved the copy between the find and the action: the backend says so, with no detail.
+    backend.applyAction = () => Promise.resolve({ status: 'alreadyRemediated', originalFolder: 'inbox' });
+    let calls = 0;
+    const follow = () => {
+      calls += 1;
+      return Promise.resolve(1);
+    };
+    const result = await remediate(message, { ...deps(rows, backend), followForwards: follow });
+    expect(result).toMatchObject({ kind: 'done', status: 'alreadyRemediated' });
+    expect(calls).toBe(1);
+    expect(rows.row.detail).toMatch(/Followed forwards and replies: 1 derived copy queued\.$/);
+    expect(rows.row.detail).not.toMatch(/^\s|Stryker/);
+  });
+});
+
+describe('a chain of profiles', () => {
+  const chained: ConfigDocument = ConfigMother.minimal()
+    .withSettings({ maxAttempts: 3 })
+    .withProfiles(ProfileMother.graph({ name: 'first' }), ProfileMother.graph({ name: 'second' }))
+    .withChains(ProfileMother.chain('hybrid', ['first', 'second']))
+    .withDomains({ 'contoso.com': 'hybrid' })
+    .withPolicies()
+    .parse();
+  const invalid = () => new ClawbackError('InvalidMailbox', 'no such mailbox here', { retryable: false });
+
+  it('tries the next profile when one has no mailbox, and logs it', async () => {
+    const rows = new FlakyRows();
+    const first = new InMemoryMailBackend().failNext(alice, invalid());
+    const second = new InMemoryMailBackend().deliver(alice, messageId);
+    const lines: string[] = [];
+    const result = await remediate(message, {
+      ...deps(rows, first),
+      config: chained,
+      backendFor: (p) => (p.name === 'first' ? first : second),
+      log: (line) => lines.push(line),
+    });
+    expect(result).toMatchObject({ kind: 'done', status: 'succeeded' });
+    expect(second.actions).toHaveLength(1);
+    expect(first.actions).toHaveLength(0);
+    expect(lines).toContain(
+      `profile first does not reach ${alice} (InvalidMailbox); trying the next profile of hybrid`,
+    );
+  });
+
+  it('fails naming the chain and the last error when no profile has the mailbox', async () => {
+    const rows = new FlakyRows();
+    const first = new InMemoryMailBackend().failNext(alice, invalid());
+    const second = new InMemoryMailBackend().failNext(alice, invalid());
+    const result = await remediate(message, {
+      ...deps(rows, first),
+      config: chained,
+      backendFor: (p) => (p.name === 'first' ? first : second),
+    });
+    expect(result).toMatchObject({ kind: 'done', status: 'failed' });
+    expect(rows.row).toMatchObject({ status: 'failed', reason: 'InvalidMailbox' });
+    expect(rows.row.detail).toBe(
+      `No profile of the chain "hybrid" has a mailbox for ${alice} (last: no such mailbox here).`,
+    );
+  });
+
+  it('does not try another profile when the recipient is mapped to a single profile', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().failNext(alice, invalid());
+    const result = await remediate(message, deps(rows, backend));
+    expect(result).toMatchObject({ kind: 'done', status: 'failed' });
+    expect(rows.row).toMatchObject({ status: 'failed', reason: 'InvalidMailbox' });
+    expect(rows.row.detail ?? '').not.toMatch(/No profile of the chain/);
+  });
+});
