@@ -217,7 +217,7 @@ describe('a recipient no profile reaches', () => {
 });
 
 describe('following forwards of a copy already remediated', () => {
-  it('follows them too and writes the note alone when the action left no detail', async () => {
+  it('follows them too, and appends the note to the detail', async () => {
     const rows = new FlakyRows();
     const backend = new InMemoryMailBackend().deliver(alice, messageId);
     // Another tool moved the copy between the find and the action: the backend says so, with no detail.
@@ -287,5 +287,76 @@ describe('a chain of profiles', () => {
     expect(result).toMatchObject({ kind: 'done', status: 'failed' });
     expect(rows.row).toMatchObject({ status: 'failed', reason: 'InvalidMailbox' });
     expect(rows.row.detail ?? '').not.toMatch(/No profile of the chain/);
+  });
+});
+
+describe('restoring through a chain', () => {
+  const chained: ConfigDocument = ConfigMother.minimal()
+    .withSettings({ maxAttempts: 3 })
+    .withProfiles(ProfileMother.graph({ name: 'first' }), ProfileMother.graph({ name: 'second' }))
+    .withChains(ProfileMother.chain('hybrid', ['first', 'second']))
+    .withDomains({ 'contoso.com': 'hybrid' })
+    .withPolicies()
+    .parse();
+  const invalid = () => new ClawbackError('InvalidMailbox', 'no such mailbox here', { retryable: false });
+  const restore: RemediationMessage = { ...message, action: 'restore' };
+  const moved: RemediatedCopy = {
+    threatKey: restore.threatKey,
+    recipient: alice,
+    internetMessageId: messageId,
+    action: 'softDelete',
+    profile: 'second',
+    backend: 'graph',
+    verdictId: 'v0',
+    originalFolder: 'inbox',
+    remediatedAt: '2026-11-30T08:00:00.000Z',
+  };
+
+  function setUp(firstErrors: ClawbackError[], secondErrors: ClawbackError[]) {
+    const rows = new FlakyRows();
+    Object.assign(rows, {
+      getRemediatedCopy: () => Promise.resolve(moved),
+      markRestored: () => Promise.resolve(),
+    });
+    const first = new InMemoryMailBackend()
+      .deliver(alice, messageId, 'recoverableitemsdeletions')
+      .failNext(alice, ...firstErrors);
+    const second = new InMemoryMailBackend()
+      .deliver(alice, messageId, 'recoverableitemsdeletions')
+      .failNext(alice, ...secondErrors);
+    const tried: string[] = [];
+    const run = () =>
+      remediate(restore, {
+        ...deps(rows, first),
+        config: chained,
+        backendFor: (p) => {
+          tried.push(p.name);
+          return p.name === 'first' ? first : second;
+        },
+      });
+    return { rows, first, second, tried, run };
+  }
+
+  it('asks the profile that moved the copy first', async () => {
+    const t = setUp([], []);
+    await expect(t.run()).resolves.toMatchObject({ kind: 'done', status: 'succeeded' });
+    expect(t.tried).toEqual(['second']);
+    expect(t.second.actions.map((a) => a.action)).toEqual(['restore']);
+    expect(t.first.actions).toHaveLength(0);
+  });
+
+  it('falls back to the other profiles of the chain', async () => {
+    const t = setUp([], [invalid()]);
+    await expect(t.run()).resolves.toMatchObject({ kind: 'done', status: 'succeeded' });
+    expect(t.tried).toEqual(['second', 'first']);
+    expect(t.first.actions.map((a) => a.action)).toEqual(['restore']);
+  });
+
+  it('asks each profile once', async () => {
+    const t = setUp([invalid()], [invalid()]);
+    await expect(t.run()).resolves.toMatchObject({ kind: 'done', status: 'failed' });
+    expect(t.tried).toEqual(['second', 'first']);
+    expect(t.first.actions).toHaveLength(0);
+    expect(t.second.actions).toHaveLength(0);
   });
 });
