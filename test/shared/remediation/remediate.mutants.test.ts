@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { SimulatedCrash } from '../../../shared/chaos/crash.js';
 import type { ConfigDocument } from '../../../shared/config/document.js';
 import { ClawbackError } from '../../../shared/errors.js';
 import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../../shared/ports/results.js';
@@ -358,5 +359,23 @@ describe('restoring through a chain', () => {
     expect(t.tried).toEqual(['second', 'first']);
     expect(t.first.actions).toHaveLength(0);
     expect(t.second.actions).toHaveLength(0);
+  });
+});
+
+describe('the lease of a delivery', () => {
+  const start = new Date('2026-11-30T08:00:00.000Z');
+
+  it('lasts five minutes by default, and a crashed process does not give it back', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    const crash = (point: string) => {
+      if (point === 'afterIntent') throw new SimulatedCrash(point);
+    };
+    await expect(remediate(message, { ...deps(rows, backend, () => start), crash })).rejects.toThrow(
+      SimulatedCrash,
+    );
+    expect(rows.row.status).not.toBe('succeeded');
+    expect(rows.row.leaseExpiresAt).toBe('2026-11-30T08:05:00.000Z');
+    expect(backend.actions).toHaveLength(0);
   });
 });
