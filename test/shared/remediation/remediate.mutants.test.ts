@@ -379,3 +379,31 @@ describe('the lease of a delivery', () => {
     expect(backend.actions).toHaveLength(0);
   });
 });
+
+describe('a row another delivery took over', () => {
+  it('is left to that delivery: this one records nothing and says why', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    const update = rows.updateRemediation.bind(rows);
+    let taken = false;
+    rows.updateRemediation = async (v, r, patch, etag) => {
+      if (patch.completedAt && !taken) {
+        taken = true;
+        const current = await rows.getRemediation();
+        await update(
+          v,
+          r,
+          { leaseOwner: 'another-owner', leaseExpiresAt: '2999-01-01T00:00:00.000Z' },
+          current.etag,
+        );
+      }
+      return update(v, r, patch, etag);
+    };
+    await expect(remediate(message, deps(rows, backend))).resolves.toEqual({
+      kind: 'skipped',
+      why: 'another delivery took the row over',
+    });
+    expect(rows.row.leaseOwner).toBe('another-owner');
+    expect(rows.row.status).not.toBe('succeeded');
+  });
+});
