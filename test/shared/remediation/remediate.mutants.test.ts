@@ -407,3 +407,22 @@ describe('a row another delivery took over', () => {
     expect(rows.row.status).not.toBe('succeeded');
   });
 });
+
+describe('the mailbox calls after the action', () => {
+  it('carry the lease signal, so a lost lease cuts them off', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    const signals: unknown[] = [];
+    const follow = (_copy: unknown, options?: { abortSignal?: AbortSignal }) => {
+      signals.push(options?.abortSignal);
+      return Promise.resolve(0);
+    };
+    await expect(
+      remediate(message, { ...deps(rows, backend), followForwards: follow }),
+    ).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    expect(signals).toHaveLength(1);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+  });
+});
