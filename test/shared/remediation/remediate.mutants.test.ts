@@ -426,3 +426,31 @@ describe('the mailbox calls after the action', () => {
     expect(signals[0]).toBeInstanceOf(AbortSignal);
   });
 });
+
+describe('a lease lost before the intent is written', () => {
+  it('acts on no copy and says so', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().deliver(alice, messageId);
+    const update = rows.updateRemediation.bind(rows);
+    let taken = false;
+    rows.updateRemediation = async (v, r, patch, etag) => {
+      if (patch.intent && !taken) {
+        taken = true;
+        const current = await rows.getRemediation();
+        await update(
+          v,
+          r,
+          { leaseOwner: 'another-owner', leaseExpiresAt: '2999-01-01T00:00:00.000Z' },
+          current.etag,
+        );
+      }
+      return update(v, r, patch, etag);
+    };
+    await expect(remediate(message, deps(rows, backend))).resolves.toEqual({
+      kind: 'skipped',
+      why: 'the lease was lost before acting',
+    });
+    expect(backend.actions).toHaveLength(0);
+    expect(rows.row.leaseOwner).toBe('another-owner');
+  });
+});
