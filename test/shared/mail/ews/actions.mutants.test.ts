@@ -1,53 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { EwsProfile } from '../../../../shared/config/document.js';
 import type { ClawbackError } from '../../../../shared/errors.js';
-import {
-  createEwsMailBackend,
-  type EwsBackendDeps,
-  type EwsMailBackend,
-} from '../../../../shared/mail/ews/ewsMailBackend.js';
+import type { EwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
 import type { MailItem } from '../../../../shared/ports/mail.js';
-import type { SecretSource } from '../../../../shared/ports/secrets.js';
 import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import { ewsBackendFor, startEwsFake } from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const soc = 'soc@contoso.com';
 const messageId = '<CAF123@mail.contoso.com>';
 
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function startFake(): Promise<FakeEwsServer> {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss' });
-  servers.push(fake);
-  fake.addMailbox(alice);
-  return fake;
-}
-
-const secrets: SecretSource = {
-  getSecret: () => Promise.resolve({ value: 'p@ss' }),
-};
-
-function backendFor(
-  fake: FakeEwsServer,
-  profile: Partial<EwsProfile> = {},
-  deps: Partial<EwsBackendDeps> = {},
-): EwsMailBackend {
-  const parsed = ProfileMother.parsedEws({
-    ewsUrl: fake.url,
-    password: { keyVaultSecret: 'ews-password' },
-    auth: 'basic',
-    ...profile,
-  });
-  return createEwsMailBackend(
-    { ...parsed, ...profile },
-    { secrets, timeoutSeconds: 15, timeoutMs: 2000, maxAttempts: 3, retryDelayMs: 1, ...deps },
-  );
-}
+const startFake = () => startEwsFake(alice);
+const backendFor = ewsBackendFor;
 
 async function findOne(backend: EwsMailBackend, mailbox: string): Promise<MailItem> {
   const found = await backend.findMessages(mailbox, { internetMessageId: messageId });
