@@ -55,8 +55,8 @@ export function secretsOf(values: Record<string, string>): SecretSource {
   };
 }
 
-/** Every secret is the fake's password. */
-const anySecret: SecretSource = {
+/** A secret source that answers the fake's password for any secret. */
+export const anySecret: SecretSource = {
   getSecret: () => Promise.resolve({ value: 'p@ss' }),
 };
 
