@@ -6,13 +6,12 @@ import { createAppCertificate, type SandboxTenant, startSandboxTenant } from '..
 import type { Services } from '../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../shared/config/document.js';
 import { createMailBackendFactory } from '../../shared/mail/factory.js';
-import type { SecretSource } from '../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../shared/queue/inMemoryQueue.js';
 import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { ProfileMother } from '../mothers/profileMother.js';
 import { VerdictChangeMother } from '../mothers/verdictChangeMother.js';
 import { startHarness, stopHarness } from '../support/harness.js';
-import { rewritingClient } from '../support/identity.js';
+import { hybridSecrets, rewritingClient } from '../support/identity.js';
 import { Pipeline } from '../support/pipeline.js';
 import { folderNamesOf } from '../support/sandboxMail.js';
 
@@ -37,15 +36,7 @@ const tess = 'tess@contoso.com';
 
 const appCert = createAppCertificate('clawback-backends-test');
 const ewsPassword = 'Ews-p@ss&<word>';
-const secrets: SecretSource = {
-  getSecret: (ref) => {
-    const name = 'keyVaultSecret' in ref ? ref.keyVaultSecret : '';
-    if (name === 'contoso-graph-cert')
-      return Promise.resolve({ value: appCert.pemBundle, contentType: 'application/x-pem-file' });
-    if (name === 'contoso-ews-password') return Promise.resolve({ value: ewsPassword });
-    return Promise.reject(new Error(`no secret ${name}`));
-  },
-};
+const secrets = hybridSecrets(appCert, ewsPassword);
 
 let tenant: SandboxTenant;
 let exchange: FakeEwsServer;

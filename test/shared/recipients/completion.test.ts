@@ -1,70 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import type { OutgoingMessage, QueueSender } from '../../../shared/ports/queue.js';
-import {
-  emptyCounts,
-  type RemediationRecord,
-  type RemediationStatus,
-  type VerdictRecord,
-} from '../../../shared/ports/results.js';
-import {
-  checkCompletion,
-  type CompletionCheck,
-  type CompletionDeps,
-  nextRound,
-} from '../../../shared/recipients/completion.js';
+import { emptyCounts, type RemediationStatus } from '../../../shared/ports/results.js';
+import { checkCompletion, nextRound } from '../../../shared/recipients/completion.js';
 import { fromRemediationEntity, fromVerdictEntity, verdictColumns } from '../../../shared/results/columns.js';
-import { InMemoryRemediationRows } from '../../../shared/results/memory/inMemoryRemediationRows.js';
-import { InMemoryVerdicts } from '../../../shared/results/memory/inMemoryVerdicts.js';
-
-const verdictId = '8000000000000-0123456789';
-const check = (round = 0): CompletionCheck => ({ kind: 'completionCheck', verdictId, round });
-
-function row(rowKey: string, status: RemediationStatus): RemediationRecord {
-  return {
-    verdictId,
-    rowKey,
-    recipient: rowKey,
-    internetMessageId: '<m1@x>',
-    action: 'softDelete',
-    status,
-    attempts: 1,
-    updatedAt: '2026-11-30T08:00:00.000Z',
-  };
-}
-
-async function setUp(rows: [string, RemediationStatus][]) {
-  const verdicts = new InMemoryVerdicts();
-  const remediations = new InMemoryRemediationRows();
-  const verdict: VerdictRecord = {
-    verdictId,
-    source: 'test',
-    eventId: 'e1',
-    verdict: 'malicious',
-    status: 'fannedOut',
-    recipients: rows.length,
-    ...emptyCounts(),
-    done: 0,
-    receivedAt: '2026-11-30T08:00:00.000Z',
-  };
-  await verdicts.createVerdict(verdict);
-  await remediations.createRemediations(rows.map(([k, s]) => row(k, s)));
-  const sent: OutgoingMessage[] = [];
-  const queue: QueueSender = {
-    send: (_q, messages) => {
-      sent.push(...messages);
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
-  };
-  const deps: CompletionDeps = { verdicts, rows: remediations, queue, firstDelayMs: 1000, pageSize: 2 };
-  const setStatus = async (rowKey: string, status: RemediationStatus) => {
-    const current = await remediations.getRemediation(verdictId, rowKey);
-    if (!current) throw new Error(`no row ${rowKey}`);
-    await remediations.updateRemediation(verdictId, rowKey, { status }, current.etag);
-  };
-  return { verdicts, remediations, deps, sent, setStatus };
-}
+import { check, row, setUp, verdictId } from '../../support/completion.js';
 
 describe('the completion check', () => {
   it('writes the counts so far and schedules the next round while a row is open', async () => {

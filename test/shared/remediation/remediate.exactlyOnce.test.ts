@@ -9,7 +9,6 @@ import { SimulatedCrash } from '../../../shared/chaos/crash.js';
 import { type Services, useServices } from '../../../shared/composition.js';
 import type { ConfigDocument, ConfigDocumentInput } from '../../../shared/config/document.js';
 import { createMailBackendFactory } from '../../../shared/mail/factory.js';
-import type { SecretSource } from '../../../shared/ports/secrets.js';
 import { InMemoryQueue } from '../../../shared/queue/inMemoryQueue.js';
 import type { CrashPoint } from '../../../shared/remediation/record.js';
 import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
@@ -17,7 +16,7 @@ import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 import { FakeEwsServer } from '../../fakes/ewsServer.js';
 import { ProfileMother } from '../../mothers/profileMother.js';
 import { VerdictChangeMother } from '../../mothers/verdictChangeMother.js';
-import { rewritingClient } from '../../support/identity.js';
+import { hybridSecrets, rewritingClient } from '../../support/identity.js';
 import { Pipeline } from '../../support/pipeline.js';
 import { folderNamesOf } from '../../support/sandboxMail.js';
 import { configDocument, testServices } from '../../support/services.js';
@@ -32,15 +31,7 @@ const alice = 'alice@contoso.com';
 const central = 'quarantine@contoso.com';
 const appCert = createAppCertificate('clawback-exactly-once-test');
 const ewsPassword = 'Ews-p@ss&<word>';
-const secrets: SecretSource = {
-  getSecret: (ref) => {
-    const name = 'keyVaultSecret' in ref ? ref.keyVaultSecret : '';
-    if (name === 'contoso-graph-cert')
-      return Promise.resolve({ value: appCert.pemBundle, contentType: 'application/x-pem-file' });
-    if (name === 'contoso-ews-password') return Promise.resolve({ value: ewsPassword });
-    return Promise.reject(new Error(`no secret ${name}`));
-  },
-};
+const secrets = hybridSecrets(appCert, ewsPassword);
 
 let tenant: SandboxTenant;
 let exchange: FakeEwsServer;

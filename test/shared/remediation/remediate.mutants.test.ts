@@ -3,96 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedCrash } from '../../../shared/chaos/crash.js';
 import type { ConfigDocument } from '../../../shared/config/document.js';
 import { ClawbackError } from '../../../shared/errors.js';
-import type { RemediatedCopy, RemediationRecord, ResultStore } from '../../../shared/ports/results.js';
-import { remediate, type RemediateDeps } from '../../../shared/remediation/remediate.js';
+import type { RemediatedCopy } from '../../../shared/ports/results.js';
+import { remediate } from '../../../shared/remediation/remediate.js';
 import type { RemediationMessage } from '../../../shared/verdicts/messages.js';
 import { InMemoryMailBackend } from '../../fakes/inMemoryMailBackend.js';
 import { ConfigMother } from '../../mothers/configMother.js';
 import { ProfileMother } from '../../mothers/profileMother.js';
-
-const alice = 'alice@contoso.com';
-const messageId = '<m1@mail.example.com>';
-
-/** Rows in memory whose terminal writes fail with a retryable 503 while `outage` is above zero. */
-class FlakyRows {
-  outage = 0;
-  private value: RemediationRecord = {
-    verdictId: 'v1',
-    rowKey: 'r1',
-    recipient: alice,
-    internetMessageId: messageId,
-    action: 'softDelete',
-    status: 'pending',
-    attempts: 0,
-    updatedAt: '',
-  };
-  private etag = 0;
-
-  get row(): RemediationRecord {
-    return this.value;
-  }
-
-  getRemediation() {
-    return Promise.resolve({ value: { ...this.value }, etag: `e${this.etag}` });
-  }
-
-  updateRemediation(
-    _v: string,
-    _r: string,
-    patch: Partial<RemediationRecord>,
-    etag: string,
-  ): Promise<string> {
-    if (patch.completedAt && this.outage > 0) {
-      this.outage -= 1;
-      return Promise.reject(
-        new ClawbackError('ConnectionError', 'Table Storage updating a remediation row failed (HTTP 503)', {
-          retryable: true,
-        }),
-      );
-    }
-    if (etag !== `e${this.etag}`) {
-      const conflict = new Error('changed');
-      conflict.name = 'ConcurrencyConflictError';
-      return Promise.reject(conflict);
-    }
-    this.value = { ...this.value, ...patch };
-    this.etag += 1;
-    return Promise.resolve(`e${this.etag}`);
-  }
-
-  recordRemediatedCopy(_copy: RemediatedCopy): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-const config: ConfigDocument = ConfigMother.minimal()
-  .withSettings({ maxAttempts: 3 })
-  .withProfiles(ProfileMother.graph({ name: 'online' }))
-  .withDomains({ 'contoso.com': 'online' })
-  .withPolicies()
-  .parse();
-
-const message: RemediationMessage = {
-  verdictId: 'v1',
-  rowKey: 'r1',
-  recipient: alice,
-  internetMessageId: messageId,
-  verdict: 'malicious',
-  action: 'softDelete',
-  mode: 'enforce',
-  threatKey: 'a'.repeat(64),
-  attempt: 1,
-};
-
-function deps(rows: FlakyRows, backend: InMemoryMailBackend, now?: () => Date): RemediateDeps {
-  return {
-    store: rows as unknown as ResultStore,
-    config,
-    backendFor: () => backend,
-    scheduleRetry: () => Promise.resolve(),
-    ...(now ? { now } : {}),
-  };
-}
+import { alice, deps, FlakyRows, message, messageId } from '../../support/remediate.js';
 
 describe('following forwards after a removal (withForwards)', () => {
   it('adds the derived-copy note to the detail of the row, singular for one copy', async () => {

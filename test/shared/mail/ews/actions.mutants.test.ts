@@ -1,36 +1,19 @@
 import { describe, expect, it } from 'vitest';
 
-import type { ClawbackError } from '../../../../shared/errors.js';
-import type { EwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
-import type { MailItem } from '../../../../shared/ports/mail.js';
-import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ewsBackendFor, startEwsFake } from '../../../support/ewsBackend.js';
+import {
+  countOf,
+  ewsBackendFor,
+  findOne,
+  messageId,
+  rejectionOf as failureOf,
+  startEwsFake,
+} from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const soc = 'soc@contoso.com';
-const messageId = '<CAF123@mail.contoso.com>';
 
 const startFake = () => startEwsFake(alice);
 const backendFor = ewsBackendFor;
-
-async function findOne(backend: EwsMailBackend, mailbox: string): Promise<MailItem> {
-  const found = await backend.findMessages(mailbox, { internetMessageId: messageId });
-  expect(found.items).toHaveLength(1);
-  return found.items[0] as MailItem;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e as ClawbackError,
-  );
-  if (!error) throw new Error('expected a rejection');
-  return error;
-}
-
-function countOf(fake: FakeEwsServer, operation: string): number {
-  return fake.operations().filter((o) => o === operation).length;
-}
 
 describe('EwsActions outcomes', () => {
   it('none says the copy was found and nothing was done', async () => {

@@ -1,78 +1,24 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { EwsProfile } from '../../../../shared/config/document.js';
 import { ClawbackError } from '../../../../shared/errors.js';
-import { type EwsBackendDeps, EwsClient, surelyNotSent } from '../../../../shared/mail/ews/client.js';
+import { EwsClient, surelyNotSent } from '../../../../shared/mail/ews/client.js';
 import { EwsNetworkFailure } from '../../../../shared/mail/ews/errors.js';
-import { createEwsMailBackend, type EwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
-import type { SecretSource } from '../../../../shared/ports/secrets.js';
-import { type EwsFakeOptions, FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import { createEwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
+import type { EwsFakeOptions } from '../../../fakes/ewsServer.js';
+import {
+  ewsDepsWith as depsWith,
+  ewsProfileFor as profileFor,
+  failureOf,
+  messageId,
+  parsedEwsBackendFor as backendFor,
+  secretsOf,
+  startedEwsFakes as servers,
+  startEwsFakeWith,
+} from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
-const messageId = '<CAF123@mail.contoso.com>';
 
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function startFake(options: EwsFakeOptions = {}): Promise<FakeEwsServer> {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss', ...options });
-  servers.push(fake);
-  fake.addMailbox(alice);
-  return fake;
-}
-
-function secretsOf(values: Record<string, string>): SecretSource {
-  return {
-    getSecret: (ref) => {
-      const name = 'keyVaultSecret' in ref ? ref.keyVaultSecret : '';
-      const value = values[name];
-      return value === undefined
-        ? Promise.reject(new Error(`no secret ${name}`))
-        : Promise.resolve({ value });
-    },
-  };
-}
-
-function profileFor(url: string, profile: Partial<EwsProfile> = {}): EwsProfile {
-  return ProfileMother.parsedEws({
-    ewsUrl: url,
-    password: { keyVaultSecret: 'ews-password' },
-    auth: 'basic',
-    ...profile,
-  });
-}
-
-function depsWith(deps: Partial<EwsBackendDeps> = {}): EwsBackendDeps {
-  return {
-    secrets: secretsOf({ 'ews-password': 'p@ss' }),
-    timeoutSeconds: 15,
-    timeoutMs: 2000,
-    maxAttempts: 3,
-    retryDelayMs: 1,
-    ...deps,
-  };
-}
-
-function backendFor(
-  fake: FakeEwsServer,
-  profile: Partial<EwsProfile> = {},
-  deps: Partial<EwsBackendDeps> = {},
-): EwsMailBackend {
-  return createEwsMailBackend(profileFor(fake.url, profile), depsWith(deps));
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e as ClawbackError,
-  );
-  if (!error) throw new Error('expected a rejection');
-  expect(error.name).toBe('ClawbackError');
-  return error;
-}
+const startFake = (options: EwsFakeOptions = {}) => startEwsFakeWith(options, alice);
 
 describe('EwsClient credentials', () => {
   it('reads the password and has no CA when none is configured', async () => {

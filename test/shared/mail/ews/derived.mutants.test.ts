@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { EwsClient } from '../../../../shared/mail/ews/client.js';
 import {
@@ -12,8 +12,8 @@ import {
   parseHeaders,
 } from '../../../../shared/mail/ews/derived.js';
 import { EwsItems } from '../../../../shared/mail/ews/items.js';
-import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import type { FakeEwsServer } from '../../../fakes/ewsServer.js';
+import { anySecret, ewsDepsWith, ewsProfileFor, startEwsFake } from '../../../support/ewsBackend.js';
 
 const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -332,30 +332,13 @@ describe('findDerivedEwsMessages', () => {
 });
 
 const alice = 'alice@contoso.com';
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 
 async function sentItemsOn(): Promise<{ fake: FakeEwsServer; sent: EwsSentItems; log: string[] }> {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss' });
-  servers.push(fake);
-  fake.addMailbox(alice);
+  const fake = await startEwsFake(alice);
   const log: string[] = [];
   const client = new EwsClient(
-    ProfileMother.parsedEws({
-      ewsUrl: fake.url,
-      password: { keyVaultSecret: 'ews-password' },
-      auth: 'basic',
-    }),
-    {
-      secrets: { getSecret: () => Promise.resolve({ value: 'p@ss' }) },
-      timeoutSeconds: 15,
-      timeoutMs: 2000,
-      maxAttempts: 3,
-      retryDelayMs: 1,
-      log: (line) => log.push(line),
-    },
+    ewsProfileFor(fake.url),
+    ewsDepsWith({ secrets: anySecret, log: (line) => log.push(line) }),
   );
   return { fake, sent: ewsSentItems(client, new EwsItems(client)), log };
 }

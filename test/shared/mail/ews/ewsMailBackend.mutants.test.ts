@@ -1,76 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import type { EwsProfile } from '../../../../shared/config/document.js';
-import type { ClawbackError } from '../../../../shared/errors.js';
-import {
-  createEwsMailBackend,
-  type EwsBackendDeps,
-  type EwsMailBackend,
-} from '../../../../shared/mail/ews/ewsMailBackend.js';
 import type { MailItem, PreviousRemediation } from '../../../../shared/ports/mail.js';
-import type { SecretSource } from '../../../../shared/ports/secrets.js';
-import { type EwsFakeOptions, FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import type { EwsFakeOptions, FakeEwsServer } from '../../../fakes/ewsServer.js';
+import {
+  failureOf,
+  messageId,
+  parsedEwsBackendFor as backendFor,
+  secretsOf,
+  startEwsFakeWith,
+} from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const bob = 'bob@contoso.com';
-const messageId = '<CAF123@mail.contoso.com>';
 
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function startFake(options: EwsFakeOptions = {}): Promise<FakeEwsServer> {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss', ...options });
-  servers.push(fake);
-  fake.addMailbox(alice);
-  fake.addMailbox(bob);
-  return fake;
-}
-
-function secretsOf(values: Record<string, string>): SecretSource {
-  return {
-    getSecret: (ref) => {
-      const name = 'keyVaultSecret' in ref ? ref.keyVaultSecret : '';
-      const value = values[name];
-      return value === undefined
-        ? Promise.reject(new Error(`no secret ${name}`))
-        : Promise.resolve({ value });
-    },
-  };
-}
-
-function backendFor(
-  fake: FakeEwsServer,
-  profile: Partial<EwsProfile> = {},
-  deps: Partial<EwsBackendDeps> = {},
-): EwsMailBackend {
-  const parsed = ProfileMother.parsedEws({
-    ewsUrl: fake.url,
-    password: { keyVaultSecret: 'ews-password' },
-    auth: 'basic',
-    ...profile,
-  });
-  return createEwsMailBackend(parsed, {
-    secrets: secretsOf({ 'ews-password': 'p@ss' }),
-    timeoutSeconds: 15,
-    timeoutMs: 2000,
-    maxAttempts: 3,
-    retryDelayMs: 1,
-    ...deps,
-  });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e as ClawbackError,
-  );
-  if (!error) throw new Error('expected a rejection');
-  expect(error.name).toBe('ClawbackError');
-  return error;
-}
+const startFake = (options: EwsFakeOptions = {}) => startEwsFakeWith(options, alice, bob);
 
 type Handler = (op: unknown, ctx: unknown) => string;
 

@@ -3,37 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { errorMessage, responses } from '../../../../local/onprem/soap.js';
 import type { RequestContext } from '../../../../local/onprem/state.js';
 import type { XmlElement } from '../../../../local/onprem/xml.js';
-import type { ClawbackError } from '../../../../shared/errors.js';
-import type { EwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
-import type { MailItem } from '../../../../shared/ports/mail.js';
 import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ewsBackendFor, startEwsFake } from '../../../support/ewsBackend.js';
+import {
+  countOf,
+  ewsBackendFor,
+  findOne,
+  messageId,
+  rejectionOf as failureOf,
+  startEwsFake,
+} from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const quarantineBox = 'quarantine@contoso.com';
-const messageId = '<CAF123@mail.contoso.com>';
 
 const startFake = () => startEwsFake(alice, quarantineBox);
 const backendFor = ewsBackendFor;
-
-async function findOne(backend: EwsMailBackend, mailbox: string, id = messageId): Promise<MailItem> {
-  const found = await backend.findMessages(mailbox, { internetMessageId: id });
-  expect(found.items).toHaveLength(1);
-  return found.items[0] as MailItem;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e as ClawbackError,
-  );
-  if (!error) throw new Error('expected a rejection');
-  return error;
-}
-
-function countOf(fake: FakeEwsServer, operation: string): number {
-  return fake.operations().filter((o) => o === operation).length;
-}
 
 type Handler = (op: XmlElement, ctx: RequestContext) => string;
 

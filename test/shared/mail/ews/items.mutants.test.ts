@@ -1,39 +1,21 @@
 import { DeleteMode, FolderId } from 'ews-javascript-api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { EwsClient } from '../../../../shared/mail/ews/client.js';
 import { EwsItems } from '../../../../shared/mail/ews/items.js';
 import type { MailItem } from '../../../../shared/ports/mail.js';
-import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import type { FakeEwsServer } from '../../../fakes/ewsServer.js';
+import { anySecret, ewsDepsWith, ewsProfileFor, startEwsFake } from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const mid = '<relocate@contoso.com>';
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 
 async function setup() {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss' });
-  servers.push(fake);
-  fake.addMailbox(alice);
+  const fake = await startEwsFake(alice);
   const log: string[] = [];
   const client = new EwsClient(
-    ProfileMother.parsedEws({
-      ewsUrl: fake.url,
-      password: { keyVaultSecret: 'ews-password' },
-      auth: 'basic',
-      access: 'fullAccess',
-    }),
-    {
-      secrets: { getSecret: () => Promise.resolve({ value: 'p@ss' }) },
-      timeoutSeconds: 15,
-      timeoutMs: 2000,
-      maxAttempts: 3,
-      retryDelayMs: 1,
-      log: (line) => log.push(line),
-    },
+    ewsProfileFor(fake.url, { access: 'fullAccess' }),
+    ewsDepsWith({ secrets: anySecret, log: (line) => log.push(line) }),
   );
   const items = new EwsItems(client);
   const session = client.open(alice, await client.credentials());

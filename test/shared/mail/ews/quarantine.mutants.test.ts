@@ -3,15 +3,20 @@ import { describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../../../local/onprem/state.js';
 import type { XmlElement } from '../../../../local/onprem/xml.js';
 import type { EwsProfile } from '../../../../shared/config/document.js';
-import type { ClawbackError } from '../../../../shared/errors.js';
 import type { EwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
 import type { MailItem } from '../../../../shared/ports/mail.js';
 import { FakeEwsServer, mimeHeaderLines } from '../../../fakes/ewsServer.js';
-import { ewsBackendFor, startEwsFake } from '../../../support/ewsBackend.js';
+import {
+  countOf,
+  ewsBackendFor,
+  findOne,
+  messageId,
+  rejectionOf as failureOf,
+  startEwsFake,
+} from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
 const quarantineBox = 'quarantine@contoso.com';
-const messageId = '<CAF123@mail.contoso.com>';
 
 const startFake = () => startEwsFake(alice, quarantineBox);
 const backendFor = ewsBackendFor;
@@ -21,25 +26,6 @@ const mailboxProfile: Partial<EwsProfile> = {
   quarantineMailbox: quarantineBox,
   quarantineFolder: 'Clawback',
 };
-
-async function findOne(backend: EwsMailBackend, mailbox: string): Promise<MailItem> {
-  const found = await backend.findMessages(mailbox, { internetMessageId: messageId });
-  expect(found.items).toHaveLength(1);
-  return found.items[0] as MailItem;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ClawbackError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e as ClawbackError,
-  );
-  if (!error) throw new Error('expected a rejection');
-  return error;
-}
-
-function countOf(fake: FakeEwsServer, operation: string): number {
-  return fake.operations().filter((o) => o === operation).length;
-}
 
 /** Quarantines alice's copy to the quarantine mailbox and returns the held copy as a search finds it. */
 async function quarantined(backend: EwsMailBackend): Promise<MailItem> {

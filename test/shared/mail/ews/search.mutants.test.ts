@@ -1,34 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createEwsMailBackend } from '../../../../shared/mail/ews/ewsMailBackend.js';
-import { FakeEwsServer } from '../../../fakes/ewsServer.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
+import { ewsBackendFor, startEwsFake } from '../../../support/ewsBackend.js';
 
 const alice = 'alice@contoso.com';
-const servers: FakeEwsServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
 
 async function setup(fallbackSearch: boolean) {
-  const fake = await FakeEwsServer.start({ username: 'CONTOSO\\svc-clawback', password: 'p@ss' });
-  servers.push(fake);
-  fake.addMailbox(alice);
-  const backend = createEwsMailBackend(
-    ProfileMother.parsedEws({
-      ewsUrl: fake.url,
-      password: { keyVaultSecret: 'ews-password' },
-      auth: 'basic',
-      fallbackSearch,
-    }),
-    {
-      secrets: { getSecret: () => Promise.resolve({ value: 'p@ss' }) },
-      timeoutSeconds: 15,
-      timeoutMs: 2000,
-      maxAttempts: 3,
-      retryDelayMs: 1,
-    },
-  );
+  const fake = await startEwsFake(alice);
+  const backend = ewsBackendFor(fake, { fallbackSearch });
   return { fake, backend };
 }
 
