@@ -5,7 +5,7 @@ import type { ConfigDocument, Profile } from '../config/document.js';
 import { ensureError, toClawbackError } from '../errors.js';
 import type { CallOptions, MailBackend } from '../ports/mail.js';
 import type { OutgoingMessage } from '../ports/queue.js';
-import type { ResultStore } from '../ports/results.js';
+import type { ResultStore, VerdictStatus } from '../ports/results.js';
 import type { CrashPoint } from '../remediation/record.js';
 import { remediate, type RemediateDeps, type RemediateResult } from '../remediation/remediate.js';
 import type { RemediationMessage } from '../verdicts/messages.js';
@@ -116,12 +116,49 @@ export async function remediateMailbox(
     }
     if (delivery.deliveryCount >= delivery.maxDeliveryCount) {
       const note = `Remediation of ${message.recipient} (row ${message.rowKey}) gave up after ${failures} failed attempts and ${delivery.deliveryCount} deliveries: ${error.detail} The message is in the remediations dead-letter queue; replay it with the CLI once the cause is fixed.`;
-      await deps.store
-        .mergeVerdict({ verdictId: message.verdictId, status: 'deadLettered', note })
-        .catch((e: unknown) =>
+      await markDeadLettered(deps.store, message.verdictId, note, (line) => deps.log(line)).catch(
+        (e: unknown) =>
           deps.log(`could not mark verdict ${message.verdictId} dead-lettered: ${ensureError(e).message}`),
-        );
+      );
     }
     throw caught;
   }
+}
+
+/** Verdict statuses a row that gave up may turn into `deadLettered`: the verdict is still being worked on. */
+const openStatuses: ReadonlySet<VerdictStatus> = new Set(['accepted', 'fannedOut', 'deadLettered']);
+
+/** The longest `Note` a dead-lettered verdict collects (a table property holds 32 K characters). */
+export const maxDeadLetterNoteLength = 8000;
+
+/**
+ * Marks the verdict `deadLettered` with `note`, conditional on the row read just before: a verdict
+ * that another delivery completed meanwhile stays as it is (this delivery was a stale duplicate), and
+ * the notes of several rows that gave up are kept side by side instead of the last one winning.
+ */
+export async function markDeadLettered(
+  store: Pick<ResultStore, 'readVerdict' | 'updateVerdict'>,
+  verdictId: string,
+  note: string,
+  log: (line: string) => void,
+): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const read = await store.readVerdict(verdictId);
+    if (!read) {
+      log(`verdict ${verdictId} is not recorded; it cannot be marked dead-lettered`);
+      return;
+    }
+    const { status, note: earlier } = read.value;
+    if (!openStatuses.has(status)) {
+      log(`verdict ${verdictId} is already ${status}; a row that gave up does not change it`);
+      return;
+    }
+    const kept = status === 'deadLettered' ? earlier : undefined;
+    if (kept?.includes(note)) return;
+    const notes = kept ? `${kept} | ${note}` : note;
+    const capped =
+      notes.length > maxDeadLetterNoteLength ? `${notes.slice(0, maxDeadLetterNoteLength - 1)}…` : notes;
+    if (await store.updateVerdict({ verdictId, status: 'deadLettered', note: capped }, read.etag)) return;
+  }
+  log(`could not mark verdict ${verdictId} dead-lettered: it changed on every one of 3 attempts`);
 }

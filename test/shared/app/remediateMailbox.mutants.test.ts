@@ -262,7 +262,7 @@ describe('remediateMailbox', () => {
   it('a reschedule the queue refuses leaves the delivery to the queue; a dead-letter mark that fails is logged', async () => {
     const { store, log, deps } = await setUp();
     store.getRemediation = () => Promise.reject(new TypeError('boom'));
-    store.mergeVerdict = () => Promise.reject(new Error('table down'));
+    store.readVerdict = () => Promise.reject(new Error('table down'));
     deps.send = () => Promise.reject(new Error('Service Bus down'));
 
     await expect(

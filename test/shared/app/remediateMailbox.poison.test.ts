@@ -30,10 +30,12 @@ function harness(failure: Error) {
   const deadLettered: { verdictId: string; note: string }[] = [];
   const store = {
     getRemediation: () => Promise.reject(failure),
-    mergeVerdict: (patch: { verdictId: string; status?: string; note?: string }) => {
-      if (patch.status === 'deadLettered')
+    readVerdict: (verdictId: string) =>
+      Promise.resolve({ value: { verdictId, status: 'fannedOut' }, etag: 'W/"1"' }),
+    updateVerdict: (patch: { verdictId: string; status?: string; note?: string }, etag: string) => {
+      if (patch.status === 'deadLettered' && etag === 'W/"1"')
         deadLettered.push({ verdictId: patch.verdictId, note: patch.note ?? '' });
-      return Promise.resolve();
+      return Promise.resolve(true);
     },
   } as unknown as ResultStore;
   const config: ConfigDocument = configDocument();
