@@ -253,6 +253,14 @@ describe('act (actions.ts) against the sandbox tenant', () => {
     expect(folders('dave@contoso.com', id)).toEqual(['recoverableitemsdeletions']);
   });
 
+  it('quarantine into the central mailbox works without options', async () => {
+    const id = deliver('inbox', 'dave@contoso.com');
+    const backend = backendFor({ quarantineTarget: 'mailbox', quarantineMailbox: central });
+    const item = await found(backend, id, 'dave@contoso.com');
+    expect((await backend.applyAction('dave@contoso.com', item, 'quarantine')).status).toBe('succeeded');
+    expect(folders(central, id)).toEqual(['dave@contoso.com']);
+  });
+
   it('quarantine into the central mailbox keys its copy by the effect marker', async () => {
     const id = deliver('inbox', 'dave@contoso.com');
     const backend = backendFor({ quarantineTarget: 'mailbox', quarantineMailbox: central });
