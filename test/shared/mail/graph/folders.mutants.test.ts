@@ -96,7 +96,8 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
       respond: { status: 400 },
     });
     const before = tenant.requests.length;
-    await rejection(backend.applyAction(mailbox, items[0]!, 'moveToDeletedItems'));
+    const error = await rejection(backend.applyAction(mailbox, items[0]!, 'moveToDeletedItems'));
+    expect(error.detail ?? error.message).toContain(`Graph rejected folder lookup for mailbox ${mailbox} (`);
     expect(folderNamesOf(tenant, mailbox, id)).toEqual(['inbox']);
     expect((await backend.applyAction(mailbox, items[0]!, 'moveToDeletedItems')).status).toBe('succeeded');
     expect(wellKnownLookups(mailbox, before, 'deleteditems')).toHaveLength(2);
@@ -271,6 +272,22 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
     expect(folderNamesOf(tenant, mailbox, second.id)).toEqual([quarantineFolder]);
   });
 
+  it('a failed lookup after ErrorFolderExists is reported as a folder lookup', async () => {
+    const mailbox = freshMailbox();
+    const first = await deliver(backendFor(), mailbox, ['inbox']);
+    await backendFor().applyAction(mailbox, first.items[0]!, 'quarantine');
+    const backend = backendFor();
+    const second = await deliver(backend, mailbox, ['inbox']);
+    tenant.script({
+      match: { mailbox, method: 'GET', pathIncludes: '/childFolders?' },
+      times: 1,
+      respond: { status: 400 },
+    });
+    const error = await rejection(backend.applyAction(mailbox, second.items[0]!, 'quarantine'));
+    expect(error.detail ?? error.message).toContain(`Graph rejected folder lookup for mailbox ${mailbox} (`);
+    expect(folderNamesOf(tenant, mailbox, second.id)).toEqual(['inbox']);
+  });
+
   it('a creation failure other than ErrorFolderExists fails the action without a lookup', async () => {
     const mailbox = freshMailbox();
     const backend = backendFor();
@@ -281,7 +298,10 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
       respond: { status: 400 },
     });
     const before = tenant.requests.length;
-    await rejection(backend.applyAction(mailbox, items[0]!, 'quarantine'));
+    const error = await rejection(backend.applyAction(mailbox, items[0]!, 'quarantine'));
+    expect(error.detail ?? error.message).toContain(
+      `Graph rejected folder creation for mailbox ${mailbox} (`,
+    );
     expect(childLookups(mailbox, before)).toEqual([]);
     expect(folderNamesOf(tenant, mailbox, id)).toEqual(['inbox']);
   });

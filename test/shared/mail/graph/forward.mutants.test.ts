@@ -250,6 +250,20 @@ describe('forward (forward.ts) against the sandbox tenant', () => {
     expect(folderNamesOf(tenant, mailbox, id)).toEqual(['recoverableitemsdeletions']);
   });
 
+  it.each([
+    { step: 'forward', method: 'POST', path: '/forward', action: 'forward', key: undefined },
+    { step: 'forward draft', method: 'POST', path: '/createForward', action: 'forward', key: 'k' },
+    { step: 'forward draft update', method: 'PATCH', path: '/messages/', action: 'forward', key: 'k' },
+    { step: 'forward send', method: 'POST', path: '/send', action: 'forward', key: 'k' },
+    { step: 'delete', method: 'DELETE', path: '/messages/', action: 'forwardAndDelete', key: undefined },
+  ] as const)('a rejected $step is reported as that step', async ({ step, method, path, action, key }) => {
+    const { item } = await lure();
+    tenant.script({ match: { mailbox, method, pathIncludes: path }, times: 1, respond: { status: 400 } });
+    const options = key === undefined ? undefined : effect(`${key}-${item.id}`, false);
+    const error = await rejection(backendFor().applyAction(mailbox, item, action, options));
+    expect(error.detail ?? error.message).toContain(`Graph rejected ${step} for mailbox ${mailbox} (`);
+  });
+
   it('the marker is derived from the key alone, distinct per key', () => {
     expect(forwardMarker('a')).toBe(forwardMarker('a'));
     expect(forwardMarker('a')).not.toBe(forwardMarker('b'));
