@@ -288,6 +288,56 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
     expect(folderNamesOf(tenant, mailbox, second.id)).toEqual(['inbox']);
   });
 
+  it('keeps the central folder and the per-recipient child folder apart', async () => {
+    const [central, recipient] = [freshMailbox(), freshMailbox()];
+    const backend = backendFor({
+      quarantineTarget: 'mailbox',
+      quarantineMailbox: central,
+      folderPerRecipient: true,
+    });
+    const { id, items } = await deliver(backend, recipient, ['inbox']);
+    const outcome = await backend.applyAction(recipient, items[0]!, 'quarantine');
+    expect(outcome.status).toBe('succeeded');
+    const folders = tenant.mailbox(central).folders;
+    const top = folders.find((f) => f.displayName === quarantineFolder)!;
+    const child = folders.find((f) => f.displayName === recipient)!;
+    expect(child.parentFolderId).toBe(top.id);
+    expect(
+      tenant
+        .mailbox(central)
+        .messages.filter((m) => m.internetMessageId === id)
+        .map((m) => m.folderId),
+    ).toEqual([child.id]);
+  });
+
+  it('a name learnt by looking the folder up labels the copies in it', async () => {
+    const mailbox = freshMailbox();
+    const first = await deliver(backendFor(), mailbox, ['inbox']);
+    await backendFor().applyAction(mailbox, first.items[0]!, 'quarantine');
+    const held = folderIdOf(mailbox, quarantineFolder)!;
+    const backend = backendFor({ quarantineFolder: quarantineFolder.toUpperCase() });
+    const second = await deliver(backend, mailbox, ['inbox']);
+    await backend.applyAction(mailbox, second.items[0]!, 'quarantine');
+    const again = await backend.findMessages(mailbox, { internetMessageId: second.id });
+    expect(again.items[0]!.folderName).toBe(quarantineFolder.toUpperCase());
+    const before = tenant.requests.length;
+    expect((await backend.applyAction(mailbox, again.items[0]!, 'moveToJunk')).originalFolder).toBe(
+      `${quarantineFolder.toUpperCase()} (${held})`,
+    );
+    expect(nameLookups(mailbox, before)).toEqual([]);
+  });
+
+  it('a well-known name learnt while the display name was being read wins', async () => {
+    const mailbox = freshMailbox();
+    const backend = backendFor();
+    const { items } = await deliver(backend, mailbox, ['junkemail']);
+    tenant.script({ match: { mailbox, pathIncludes: '$select=id,displayName' }, respond: { delayMs: 100 } });
+    expect(await backend.applyAction(mailbox, items[0]!, 'moveToJunk')).toMatchObject({
+      status: 'alreadyRemediated',
+      originalFolder: 'junkemail',
+    });
+  });
+
   it('a creation failure other than ErrorFolderExists fails the action without a lookup', async () => {
     const mailbox = freshMailbox();
     const backend = backendFor();
@@ -357,5 +407,21 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
     // Not found is not remembered: each restore looks again.
     expect(childLookups(mailbox, before)).toHaveLength(2);
     expect(tenant.mailbox(mailbox).folders.filter((f) => f.displayName === quarantineFolder)).toEqual([]);
+    // A folder found is remembered by its own name only: another name is looked up.
+    const held = await deliver(backend, mailbox, ['inbox']);
+    expect((await backendFor().applyAction(mailbox, held.items[0]!, 'quarantine')).status).toBe('succeeded');
+    const restore = (location: string) =>
+      backend.restoreMessage(
+        mailbox,
+        { internetMessageId: held.id },
+        { action: 'quarantine', originalFolder: 'inbox', quarantineLocation: location },
+      );
+    expect((await restore(`folder:${quarantineFolder}`)).status).toBe('succeeded');
+    expect(folderNamesOf(tenant, mailbox, held.id)).toEqual(['inbox']);
+    const before2 = tenant.requests.length;
+    await restore('folder:Elsewhere').catch(() => undefined);
+    expect(childLookups(mailbox, before2).map((r) => r.path)).toEqual([
+      expect.stringContaining("displayName eq 'Elsewhere'"),
+    ]);
   });
 });
