@@ -139,6 +139,8 @@ export interface SandboxForward {
   comment?: string;
   /** The internetMessageId the forward went out with (createForward + send). */
   sentInternetMessageId?: string;
+  /** Custom `x-` headers the draft was created with: they go out with the forward. */
+  headers?: { name: string; value: string }[];
 }
 
 export interface FaultStatusResponse {

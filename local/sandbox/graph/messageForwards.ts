@@ -146,10 +146,21 @@ export function sendDraft(call: GraphCall, mailbox: Mailbox, draft: Message): vo
       to: [...draft.toRecipients],
       ...(draft.forwardOf.comment === undefined ? {} : { comment: draft.forwardOf.comment }),
       sentInternetMessageId: draft.internetMessageId,
+      ...(draft.internetMessageHeaders === undefined
+        ? {}
+        : { headers: draft.internetMessageHeaders.map((h) => ({ ...h })) }),
     });
   draft.isDraft = false;
   mailbox.moveMessage(draft, mailbox.wellKnownFolder('sentitems'));
-  const copy = { internetMessageId: draft.internetMessageId, subject: draft.subject, from: mailbox.address };
+  // Custom headers set when the draft was created go out with it, as Exchange sends them.
+  const copy = {
+    internetMessageId: draft.internetMessageId,
+    subject: draft.subject,
+    from: mailbox.address,
+    ...(draft.internetMessageHeaders === undefined
+      ? {}
+      : { internetMessageHeaders: draft.internetMessageHeaders.map((h) => ({ ...h })) }),
+  };
   for (const address of draft.toRecipients)
     call.state.directory
       .user(address)

@@ -152,6 +152,7 @@ describe('forward (forward.ts) against the sandbox tenant', () => {
         to: [soc],
         comment: `Forwarded by Clawback from ${mailbox} after a verdict change.`,
         sentInternetMessageId: marker,
+        headers: [{ name: 'X-Clawback-Remediation', value: key }],
       },
     ]);
     // Not recovering: no search for an earlier forward.
