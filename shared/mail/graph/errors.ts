@@ -86,9 +86,23 @@ function isGraphError(error: Error): error is GraphErrorLike {
   return typeof (error as Partial<GraphErrorLike>).statusCode === 'number';
 }
 
+/**
+ * A request read as an ArrayBuffer (the MIME download) gets its error body as bytes too, which the SDK
+ * cannot read: the Graph error code is taken from them, so a 404 there still says ErrorItemNotFound.
+ */
+function codeInBinaryBody(body: unknown): string | undefined {
+  if (!(body instanceof ArrayBuffer)) return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as { error?: { code?: unknown } };
+    return typeof parsed.error?.code === 'string' ? parsed.error.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function translateGraphResponse(error: GraphErrorLike, context: GraphErrorContext): ClawbackError {
   const status = error.statusCode;
-  const code = error.code ?? '';
+  const code = error.code ?? codeInBinaryBody(error.body) ?? '';
   const said = `${status}${code ? ` ${code}` : ''}${error.message ? `: ${oneLine(error.message)}` : ''}`;
   const mailbox = context.mailbox ? `mailbox ${context.mailbox}` : 'the mailbox';
   const options = { cause: error };
