@@ -135,6 +135,16 @@ export function groups(call: GraphCall, rest: string[]): SandboxResponse {
   }
   let members = kind === 'members' ? directory.directMembers(group) : directory.transitiveMembers(group);
   if (cast !== undefined) {
+    // An OData cast on a directory relationship is an advanced query: Graph answers it only with
+    // `ConsistencyLevel: eventual` and `$count=true`.
+    const eventual = call.request.headers.consistencylevel?.toLowerCase() === 'eventual';
+    const counted = call.request.url.searchParams.get('$count')?.toLowerCase() === 'true';
+    if (!eventual || !counted)
+      throw new GraphError(
+        400,
+        'Request_UnsupportedQuery',
+        'Unsupported Query. An OData cast needs the ConsistencyLevel: eventual header and $count=true.',
+      );
     const wanted = cast.toLowerCase().replace(/^microsoft\.graph\./, '');
     if (wanted !== 'user' && wanted !== 'group')
       throw new GraphError(400, 'BadRequest', `Unsupported type cast '${cast}'.`);

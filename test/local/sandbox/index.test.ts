@@ -361,6 +361,28 @@ describe('sandbox tenant: Graph', () => {
       '#microsoft.graph.user bob@contoso.com',
     ]);
   });
+
+  it('answers an OData cast on members only as an advanced query (ConsistencyLevel: eventual, $count=true)', async () => {
+    const group = await graph<Collection<{ id: string }>>(
+      'GET',
+      `/groups?$filter=${encodeURIComponent("mail eq 'all@contoso.com'")}`,
+    );
+    const users = `/groups/${group.body.value[0]?.id ?? ''}/transitiveMembers/microsoft.graph.user`;
+    const refused = [
+      await graph<{ error: { code: string } }>('GET', users),
+      await graph<{ error: { code: string } }>('GET', `${users}?$count=true`),
+      await graph<{ error: { code: string } }>('GET', users, { headers: { ConsistencyLevel: 'eventual' } }),
+    ];
+    expect(refused.map((r) => `${r.status} ${r.body.error.code}`)).toEqual(
+      Array.from({ length: 3 }, () => '400 Request_UnsupportedQuery'),
+    );
+
+    const answered = await graph<Collection<{ mail: string }>>('GET', `${users}?$count=true`, {
+      headers: { ConsistencyLevel: 'eventual' },
+    });
+    expect(answered.status).toBe(200);
+    expect(answered.body.value.map((m) => m.mail).sort()).toEqual(['alice@contoso.com', 'bob@contoso.com']);
+  });
 });
 
 describe('sandbox tenant: certificates', () => {
