@@ -12,6 +12,7 @@ import {
   type GraphMailBackend,
 } from '../../../../shared/mail/graph/graphMailBackend.js';
 import { ProfileMother } from '../../../mothers/profileMother.js';
+import { folderNameIn, sandboxGraphBackend } from '../../../support/graphBackend.js';
 import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
@@ -31,30 +32,14 @@ describe('GraphMailBackend (graphMailBackend.ts) against the sandbox tenant', ()
   let logs: string[] = [];
 
   const backendFor = (overrides: Partial<GraphProfile> = {}, withLog = true): GraphMailBackend =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-        ...overrides,
-      }),
-      {
-        secrets: pemSecrets(appCert.pemBundle),
-        identityHttpClient,
-        timeoutSeconds: 15,
-        maxAttempts: 1,
-        ...(withLog
-          ? { log: (line: string) => void (line.includes('using certificate') || logs.push(line)) }
-          : {}),
-      },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      overrides,
+      withLog ? { log: (line: string) => void (line.includes('using certificate') || logs.push(line)) } : {},
     );
 
-  const folderNameOf = (mailbox: string, folderId: string) => {
-    const folder = tenant.mailbox(mailbox).folders.find((f) => f.id === folderId);
-    return folder?.wellKnownName ?? folder?.displayName ?? folderId;
-  };
+  const folderNameOf = (mailbox: string, folderId: string) => folderNameIn(tenant, mailbox, folderId);
   const folders = (mailbox: string, internetMessageId: string) =>
     tenant
       .mailbox(mailbox)

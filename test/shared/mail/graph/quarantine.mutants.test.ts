@@ -10,15 +10,12 @@ import {
 } from '../../../../local/sandbox/index.js';
 import type { GraphProfile } from '../../../../shared/config/document.js';
 import type { GraphContext } from '../../../../shared/mail/graph/context.js';
-import {
-  createGraphMailBackend,
-  type GraphMailBackend,
-} from '../../../../shared/mail/graph/graphMailBackend.js';
+import type { GraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
 import { messageIdFilter, messageSearchQuery, userPath } from '../../../../shared/mail/graph/odata.js';
 import { quarantineCopySelect } from '../../../../shared/mail/graph/quarantine.js';
 import type { ActionOptions, MailItem } from '../../../../shared/ports/mail.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { folderNameIn, sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -35,34 +32,18 @@ describe('quarantine (quarantine.ts) against the sandbox tenant', () => {
   let logs: string[] = [];
 
   const backendFor = (overrides: Partial<GraphProfile> = {}, withLog = true): GraphMailBackend =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-        ...overrides,
-      }),
-      {
-        secrets: pemSecrets(appCert.pemBundle),
-        identityHttpClient,
-        timeoutSeconds: 15,
-        maxAttempts: 1,
-        ...(withLog
-          ? { log: (line: string) => void (line.includes('using certificate') || logs.push(line)) }
-          : {}),
-      },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      overrides,
+      withLog ? { log: (line: string) => void (line.includes('using certificate') || logs.push(line)) } : {},
     );
   const centralBackend = (overrides: Partial<GraphProfile> = {}, withLog = true) =>
     backendFor({ quarantineTarget: 'mailbox', quarantineMailbox: central, ...overrides }, withLog);
 
   const folderOf = (mailbox: string, folderId: string) =>
     tenant.mailbox(mailbox).folders.find((f) => f.id === folderId);
-  const folderNameOf = (mailbox: string, folderId: string) => {
-    const folder = folderOf(mailbox, folderId);
-    return folder?.wellKnownName ?? folder?.displayName ?? folderId;
-  };
+  const folderNameOf = (mailbox: string, folderId: string) => folderNameIn(tenant, mailbox, folderId);
   /** The copies of a message in a mailbox: folder, read state and categories. */
   const held = (mailbox: string, internetMessageId: string) =>
     tenant
