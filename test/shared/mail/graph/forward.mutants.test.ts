@@ -235,6 +235,49 @@ describe('forward (forward.ts) against the sandbox tenant', () => {
     expect(forwardsOf(id)).toHaveLength(1);
   });
 
+  it('recovering prefers the sent forward even when a newer leftover draft is listed first', async () => {
+    const { id, item } = await lure();
+    const key = `row-${id}`;
+    const marker = forwardMarker(key);
+    // An earlier attempt's forward, sent long ago: older than any draft made now, so Graph's search
+    // (newest first) lists it after the draft below.
+    tenant.addMessage(mailbox, {
+      internetMessageId: marker,
+      subject: `FW: Lure ${sequence}`,
+      from: mailbox,
+      toRecipients: [soc],
+      isRead: true,
+      folder: 'sentitems',
+      receivedDateTime: '2020-01-01T00:00:00Z',
+      internetMessageHeaders: [{ name: 'X-Clawback-Remediation', value: key }],
+    });
+    // A later attempt that missed it made a draft of its own and died before sending it.
+    tenant.script({ match: { pathIncludes: '/send', method: 'POST' }, times: 1, respond: { status: 400 } });
+    await rejection(backendFor().applyAction(mailbox, item, 'forward', effect(key, false)));
+    const leftover = [
+      { folder: 'drafts', isDraft: true },
+      { folder: 'sentitems', isDraft: false },
+    ];
+    expect(sentCopies(marker).sort((a, b) => String(a.folder).localeCompare(String(b.folder)))).toEqual(
+      leftover,
+    );
+    const socCopies = () => tenant.mailbox(soc).messages.filter((m) => m.internetMessageId === marker);
+    expect(socCopies()).toEqual([]);
+    const before = tenant.requests.length;
+    expect(await backendFor().applyAction(mailbox, item, 'forward', effect(key, true))).toMatchObject({
+      status: 'succeeded',
+      detail: `forwarded to ${soc} by an earlier attempt (${marker} is in Sent Items)`,
+    });
+    // The draft is neither sent nor replaced: the recipient gets no (second) copy.
+    expect(since(before).filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(forwardsOf(id)).toEqual([]);
+    expect(socCopies()).toEqual([]);
+    expect(sentCopies(marker).sort((a, b) => String(a.folder).localeCompare(String(b.folder)))).toEqual(
+      leftover,
+    );
+    expect(folderNamesOf(tenant, mailbox, id)).toEqual(['inbox']);
+  });
+
   it('forwardAndDelete with a marker: earlier forward found, original deleted, both said', async () => {
     const { id, item } = await lure();
     const key = `row-${id}`;
