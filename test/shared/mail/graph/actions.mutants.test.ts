@@ -8,13 +8,10 @@ import {
 } from '../../../../local/sandbox/index.js';
 import type { GraphProfile } from '../../../../shared/config/document.js';
 import { pendingFolder, perCopyActions, withFolderLabel } from '../../../../shared/mail/graph/actions.js';
-import {
-  createGraphMailBackend,
-  type GraphMailBackend,
-} from '../../../../shared/mail/graph/graphMailBackend.js';
+import type { GraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { MailItem } from '../../../../shared/ports/mail.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { folderNameIn, sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -60,28 +57,14 @@ describe('act (actions.ts) against the sandbox tenant', () => {
   let mark = 0;
 
   const backendFor = (overrides: Partial<GraphProfile> = {}, forwardTo?: string): GraphMailBackend =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-        ...overrides,
-      }),
-      {
-        secrets: pemSecrets(appCert.pemBundle),
-        identityHttpClient,
-        timeoutSeconds: 15,
-        maxAttempts: 2,
-        ...(forwardTo === undefined ? {} : { forwardTo }),
-      },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      overrides,
+      { maxAttempts: 2, ...(forwardTo === undefined ? {} : { forwardTo }) },
     );
 
-  const folderNameOf = (mailbox: string, folderId: string) => {
-    const folder = tenant.mailbox(mailbox).folders.find((f) => f.id === folderId);
-    return folder?.wellKnownName ?? folder?.displayName ?? folderId;
-  };
+  const folderNameOf = (mailbox: string, folderId: string) => folderNameIn(tenant, mailbox, folderId);
   const folders = (mailbox: string, internetMessageId: string) =>
     tenant
       .mailbox(mailbox)

@@ -8,10 +8,9 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import { createGraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { DerivedSearch } from '../../../../shared/ports/mail.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rewritingClient } from '../../../support/identity.js';
+import { sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -26,15 +25,11 @@ describe('findDerivedMessages (derived.ts) against the sandbox tenant', () => {
   let sequence = 0;
 
   const backend = () =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-      }),
-      { secrets: pemSecrets(appCert.pemBundle), identityHttpClient, timeoutSeconds: 15, maxAttempts: 3 },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      {},
+      { maxAttempts: 3 },
     );
 
   /** A fresh mailbox name per test: each test seeds its own Sent Items. */

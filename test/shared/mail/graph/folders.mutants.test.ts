@@ -7,9 +7,8 @@ import {
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
 import type { GraphProfile } from '../../../../shared/config/document.js';
-import { createGraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rejection, rewritingClient } from '../../../support/identity.js';
 import { folderNamesOf } from '../../../support/sandboxMail.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
@@ -23,17 +22,10 @@ describe('GraphFolders (folders.ts) against the sandbox tenant', () => {
   let sequence = 0;
 
   const backendFor = (overrides: Partial<GraphProfile> = {}) =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        quarantineFolder,
-        ...ProfileMother.sandboxEndpoints(tenant),
-        ...overrides,
-      }),
-      { secrets: pemSecrets(appCert.pemBundle), identityHttpClient, timeoutSeconds: 15, maxAttempts: 1 },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      { quarantineFolder, ...overrides },
     );
   type Backend = ReturnType<typeof backendFor>;
 

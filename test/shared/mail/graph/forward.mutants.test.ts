@@ -6,14 +6,10 @@ import {
   type SandboxTenant,
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
-import {
-  createGraphMailBackend,
-  forwardMarker,
-  type GraphMailBackendDeps,
-} from '../../../../shared/mail/graph/graphMailBackend.js';
+import { forwardMarker, type GraphMailBackendDeps } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { ActionOptions, MailItem } from '../../../../shared/ports/mail.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { folderNameIn, sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rejection, rewritingClient } from '../../../support/identity.js';
 import { folderNamesOf } from '../../../support/sandboxMail.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
@@ -28,21 +24,11 @@ describe('forward (forward.ts) against the sandbox tenant', () => {
   let sequence = 0;
 
   const backendFor = (deps: Partial<GraphMailBackendDeps> = { forwardTo: soc }) =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-      }),
-      {
-        secrets: pemSecrets(appCert.pemBundle),
-        identityHttpClient,
-        timeoutSeconds: 15,
-        maxAttempts: 1,
-        ...deps,
-      },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      {},
+      deps,
     );
 
   /** A fresh lure in carol's inbox, found as `remediate` finds it. */
@@ -61,15 +47,11 @@ describe('forward (forward.ts) against the sandbox tenant', () => {
         `${r.method} ${r.path.replace(/\/v1\.0\/users\/[^/]+/, '').replace(/\/messages\/[^/?]+/, '/messages/ID')}`,
     );
   const effect = (key: string, recovering: boolean): ActionOptions => ({ effect: { key, recovering } });
-  const sentCopies = (marker: string) => {
-    const state = tenant.mailbox(mailbox);
-    return state.messages
-      .filter((m) => m.internetMessageId === marker)
-      .map((m) => ({
-        folder: state.folders.find((f) => f.id === m.folderId)?.wellKnownName,
-        isDraft: m.isDraft,
-      }));
-  };
+  const sentCopies = (marker: string) =>
+    tenant
+      .mailbox(mailbox)
+      .messages.filter((m) => m.internetMessageId === marker)
+      .map((m) => ({ folder: folderNameIn(tenant, mailbox, m.folderId), isDraft: m.isDraft }));
 
   beforeAll(async () => {
     tenant = await startSandboxTenant({

@@ -7,13 +7,10 @@ import {
   startSandboxTenant,
 } from '../../../../local/sandbox/index.js';
 import type { GraphProfile } from '../../../../shared/config/document.js';
-import {
-  createGraphMailBackend,
-  type GraphMailBackend,
-} from '../../../../shared/mail/graph/graphMailBackend.js';
+import type { GraphMailBackend } from '../../../../shared/mail/graph/graphMailBackend.js';
 import type { ActionOutcome } from '../../../../shared/ports/mail.js';
-import { ProfileMother } from '../../../mothers/profileMother.js';
-import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
+import { folderNameIn, sandboxGraphBackend } from '../../../support/graphBackend.js';
+import { rejection, rewritingClient } from '../../../support/identity.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -34,31 +31,22 @@ describe('GraphMailBackend quarantine, restore and groups against the sandbox te
   let sequence = 0;
 
   const backendFor = (overrides: Partial<GraphProfile> = {}): GraphMailBackend =>
-    createGraphMailBackend(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        ...ProfileMother.sandboxEndpoints(tenant),
-        ...overrides,
-      }),
-      { secrets: pemSecrets(appCert.pemBundle), identityHttpClient, timeoutSeconds: 15, maxAttempts: 3 },
+    sandboxGraphBackend(
+      tenant,
+      { tenantId, clientId, pemBundle: appCert.pemBundle, identityHttpClient },
+      overrides,
+      { maxAttempts: 3 },
     );
   const centralBackend = (overrides: Partial<GraphProfile> = {}) =>
     backendFor({ quarantineTarget: 'mailbox', quarantineMailbox: central, ...overrides });
 
   /** Every copy of the message in the mailbox, with the name of its folder. */
-  const copies = (mailbox: string, internetMessageId: string) => {
-    const state = tenant.mailbox(mailbox);
-    return state.messages
-      .filter((m) => m.internetMessageId === internetMessageId)
-      .map((m) => {
-        const folder = state.folders.find((f) => f.id === m.folderId);
-        return { ...m, folderName: folder?.wellKnownName ?? folder?.displayName ?? m.folderId };
-      })
+  const copies = (mailbox: string, internetMessageId: string) =>
+    tenant
+      .mailbox(mailbox)
+      .messages.filter((m) => m.internetMessageId === internetMessageId)
+      .map((m) => ({ ...m, folderName: folderNameIn(tenant, mailbox, m.folderId) }))
       .sort((a, b) => a.folderName.localeCompare(b.folderName) || Number(b.isRead) - Number(a.isRead));
-  };
   const placement = (mailbox: string, internetMessageId: string) =>
     copies(mailbox, internetMessageId).map((c) => ({ folder: c.folderName, isRead: c.isRead }));
 
