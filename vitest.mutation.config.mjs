@@ -10,6 +10,12 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    // MUTATION_TEST_TIMEOUT_MS, for a part whose mutants tend to make a wait never end (the Graph limiter,
+    // paging, batch retries): the test then fails at this bound and counts as killed, where Stryker's own
+    // timeout would also restart the test runner. Keep it well above the part's slowest test.
+    ...(process.env.MUTATION_TEST_TIMEOUT_MS
+      ? { testTimeout: Number(process.env.MUTATION_TEST_TIMEOUT_MS) }
+      : {}),
     // The throttling test drives 20 s of paced 429s through the whole Graph backend: every Graph mutant
     // would run it. Its counts (never above 4 at once, every copy done) are also pinned by the
     // request-economy test's 500-copy mailbox, which runs in a second.
