@@ -13,6 +13,10 @@ export interface SandboxMessage {
   mime?: string;
   /** Default: the mailbox itself. A message seeded into Sent Items lists whom it went to. */
   toRecipients?: string[];
+  /** Default none. Cc recipients, served as `ccRecipients`. */
+  ccRecipients?: string[];
+  /** Default none. Bcc recipients, served as `bccRecipients`: Graph lists them on the sender's copy (Sent Items). */
+  bccRecipients?: string[];
   /** Served only when `$select` names `internetMessageHeaders` (e.g. References, In-Reply-To). */
   internetMessageHeaders?: { name: string; value: string }[];
   /** File attachments, served by `/messages/{id}/attachments`. */

@@ -112,8 +112,8 @@ export function messageJson(
     sender: recipient(message.from),
     from: recipient(message.from),
     toRecipients: message.toRecipients.map(recipient),
-    ccRecipients: [],
-    bccRecipients: [],
+    ccRecipients: message.ccRecipients.map(recipient),
+    bccRecipients: message.bccRecipients.map(recipient),
     replyTo: [],
     flag: { flagStatus: message.flagStatus },
   };

@@ -27,6 +27,8 @@ export interface Message {
   subject: string;
   from: string;
   toRecipients: string[];
+  ccRecipients: string[];
+  bccRecipients: string[];
   receivedDateTime: string;
   lastModifiedDateTime: string;
   isRead: boolean;
@@ -190,6 +192,8 @@ export class Mailbox {
       subject: seed.subject ?? '',
       from: seed.from ?? 'sender@external.example',
       toRecipients: seed.toRecipients ?? [this.address],
+      ccRecipients: seed.ccRecipients ?? [],
+      bccRecipients: seed.bccRecipients ?? [],
       headers: seed.internetMessageHeaders ?? [],
       attachments: seed.attachments ?? [],
       receivedDateTime: seed.receivedDateTime ?? now,
@@ -238,6 +242,8 @@ export class Mailbox {
       folderId: destination.id,
       isDraft: message.isDraft,
       toRecipients: [...message.toRecipients],
+      ccRecipients: [...message.ccRecipients],
+      bccRecipients: [...message.bccRecipients],
       categories: [...message.categories],
       flagStatus: message.flagStatus,
     });

@@ -42,6 +42,8 @@ describe('findDerivedMessages (derived.ts) against the sandbox tenant', () => {
     extra: {
       headers?: { name: string; value: string }[];
       to?: string[];
+      cc?: string[];
+      bcc?: string[];
       at?: string;
       attachments?: Buffer[];
     } = {},
@@ -52,6 +54,8 @@ describe('findDerivedMessages (derived.ts) against the sandbox tenant', () => {
       folder: 'sentitems',
       receivedDateTime: extra.at ?? '2026-03-10T10:00:00Z',
       toRecipients: extra.to ?? ['bob@contoso.com'],
+      ...(extra.cc ? { ccRecipients: extra.cc } : {}),
+      ...(extra.bcc ? { bccRecipients: extra.bcc } : {}),
       ...(extra.headers ? { internetMessageHeaders: extra.headers } : {}),
       ...(extra.attachments
         ? {
@@ -123,6 +127,32 @@ describe('findDerivedMessages (derived.ts) against the sandbox tenant', () => {
     expect(listing!.path).not.toContain('$filter');
     // None of them has attachments: no attachment list is read.
     expect(attachmentReads(mailbox, before)).toEqual([]);
+  });
+
+  it('lists every recipient of a forward, To, Cc and Bcc, lower case, in that order', async () => {
+    const mailbox = freshMailbox();
+    sent(mailbox, '<fw-cc@contoso.com>', {
+      headers: [{ name: 'References', value: original }],
+      to: ['Bob@Contoso.com'],
+      cc: ['Carol@Contoso.com'],
+      bcc: ['Dave@Fabrikam.example', 'Erin@Fabrikam.example'],
+    });
+    // Sent only to Cc and Bcc: the To line is empty, the message is still derived with its recipients.
+    sent(mailbox, '<fw-bcc@contoso.com>', {
+      headers: [{ name: 'In-Reply-To', value: original }],
+      to: [],
+      cc: [],
+      bcc: ['frank@fabrikam.example'],
+      at: '2026-03-10T09:00:00Z',
+    });
+    const found = await find(mailbox);
+    expect(found.map((m) => [m.internetMessageId, m.recipients])).toEqual([
+      [
+        '<fw-cc@contoso.com>',
+        ['bob@contoso.com', 'carol@contoso.com', 'dave@fabrikam.example', 'erin@fabrikam.example'],
+      ],
+      ['<fw-bcc@contoso.com>', ['frank@fabrikam.example']],
+    ]);
   });
 
   it('reads only messages sent since the copy arrived', async () => {
