@@ -12,6 +12,7 @@ import type { GraphProfile, SecretRef } from '../../../../shared/config/document
 import { isClawbackError } from '../../../../shared/errors.js';
 import { GraphClient, type GraphMailBackendDeps } from '../../../../shared/mail/graph/client.js';
 import { graphMailboxLimiter } from '../../../../shared/mail/graph/mailboxLimiter.js';
+import { agentTrusting, identityClientTrusting } from '../../../../shared/mail/graph/trustedCa.js';
 import type { SecretSource } from '../../../../shared/ports/secrets.js';
 import { ProfileMother } from '../../../mothers/profileMother.js';
 import { pemSecrets, rejection, rewritingClient } from '../../../support/identity.js';
@@ -113,6 +114,21 @@ describe('GraphClient (client.ts) through a recording front of the sandbox tenan
       const error = await rejection(get(client, root, { abortSignal: AbortSignal.abort() }));
       expect(error.message).toMatch(/cancelled/);
       expect(front.seen).toEqual([]);
+    });
+
+    it("reads the certificate secret with the caller's signal", async () => {
+      const signals: unknown[] = [];
+      const secrets: SecretSource = {
+        getSecret: (_ref, options) => {
+          signals.push(options?.abortSignal);
+          return Promise.resolve({ value: appCert.pemBundle, contentType: 'application/x-pem-file' });
+        },
+      };
+      const caller = new AbortController();
+      const client = clientFor({}, { secrets });
+      await get(client, root, { abortSignal: caller.signal });
+      await get(client, root);
+      expect(signals).toEqual([caller.signal, undefined]);
     });
 
     it('reports a failure that is no ClawbackError as one, naming the operation', async () => {
@@ -531,6 +547,31 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
     caValue = `${ca.caCertPem}\n`;
     await get(client);
     expect(tenant.tokenRequests - before).toBe(2);
+  });
+
+  it('without a trustedCa sends Graph requests with no agent of its own, so the private CA is not trusted', async () => {
+    const client = new GraphClient(
+      ProfileMother.parsedGraph({
+        name: 'secure',
+        tenantId,
+        clientId,
+        certificate: { keyVaultSecret: 'graph-cert' },
+        authorityHost: tenant.authorityHost,
+        graphEndpoint: tenant.graphEndpoint,
+      }),
+      {
+        secrets,
+        identityHttpClient: identityClientTrusting(agentTrusting(ca.caCertPem)),
+        timeoutSeconds: 15,
+        maxAttempts: 1,
+      },
+    );
+    const before = tenant.requests.length;
+    const error = await rejection(get(client));
+    expect(error.code).toBe('ConnectionError');
+    expect(error.message).toMatch(/^The TLS certificate of localhost:\d+ is not trusted/);
+    expect(reads['graph-ca']).toBeUndefined();
+    expect(tenant.requests.length).toBe(before);
   });
 
   it('without a trustedCa does not trust the private CA', async () => {
