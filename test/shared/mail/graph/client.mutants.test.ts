@@ -482,11 +482,13 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
   let tenant: SandboxTenant;
   let caValue: string;
   let reads: Record<string, number>;
+  let caSignals: unknown[];
 
   const secrets: SecretSource = {
-    getSecret: (ref) => {
+    getSecret: (ref, options) => {
       const name = 'keyVaultSecret' in ref ? ref.keyVaultSecret : '';
       reads[name] = (reads[name] ?? 0) + 1;
+      if (name === 'graph-ca') caSignals.push(options?.abortSignal);
       return Promise.resolve(
         name === 'graph-ca'
           ? { value: caValue }
@@ -507,12 +509,12 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
       }),
       { secrets, timeoutSeconds: 15, maxAttempts: 1 },
     );
-  const get = (client: GraphClient) =>
+  const get = (client: GraphClient, options?: { abortSignal?: AbortSignal }) =>
     client.call(
       'connection test',
       user,
       `/users/${user}/mailFolders/msgfolderroot`,
-      undefined,
+      options,
       (r) => r.get() as Promise<{ id: string }>,
     );
 
@@ -527,6 +529,7 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
   beforeEach(() => {
     caValue = ca.caCertPem;
     reads = {};
+    caSignals = [];
   });
 
   it('reaches Entra ID and Graph through the CA the profile trusts, reading it per request and asking once for a token', async () => {
@@ -538,6 +541,12 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
     expect(tenant.requests.at(-1)).toMatchObject({ status: 200, mailbox: user });
     expect(reads['graph-cert']).toBe(2);
     expect(reads['graph-ca']).toBeGreaterThanOrEqual(2);
+  });
+
+  it("reads the CA secret with the caller's signal for the token request", async () => {
+    const caller = new AbortController();
+    await get(clientFor(true), { abortSignal: caller.signal });
+    expect(caSignals[0]).toBe(caller.signal);
   });
 
   it('builds a new identity client, and so asks for a new token, when the CA secret changes', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../../../../shared/mail/graph/credentials.js';
 import { loadCertificate } from '../../../../shared/secrets/certificate.js';
 import { rejection, rewritingClient } from '../../../support/identity.js';
+import { startRecordingGraph } from './recordingGraph.js';
 
 const tenantId = '6a1f0c2e-58b4-4d0c-9a51-0f3c6a7d2b10';
 const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
@@ -160,6 +161,30 @@ describe('the token provider against the sandbox tenant', () => {
     });
   });
 
+  it('looks at the OpenID configuration only once for a failure that is not about it', async () => {
+    const front = await startRecordingGraph(tenant.baseUrl);
+    try {
+      const error = await rejection(
+        getGraphTokenProvider(
+          optionsFor(
+            tenant.publicAuthorityHost,
+            rewritingClient(tenant.publicAuthorityHost, `${front.base}/login`),
+            {
+              clientId: '12345678-1234-4234-8234-123456789012',
+            },
+          ),
+        ).getToken(),
+      );
+      expect(error.message).toMatch(/AADSTS700016/);
+      const last = front.seen.at(-1);
+      expect(`${last?.method} ${last?.url}`).toMatch(
+        new RegExp(`^POST /login/${tenantId}/oauth2/v2\\.0/token(\\?|$)`),
+      );
+    } finally {
+      await front.close();
+    }
+  });
+
   it("stops waiting when the caller's signal aborts, naming the token request", async () => {
     const error = await rejection(provider().getToken(AbortSignal.abort()));
     expect(error.message).toBe('Token request was cancelled before Graph answered.');
@@ -219,7 +244,7 @@ describe("the token provider's second look at a failed OpenID configuration", ()
       400,
       JSON.stringify({
         error: 'invalid_tenant',
-        error_description: 'AADSTS90002: Tenant not found.',
+        error_description: 'Tenant not found.',
         error_codes: [90002],
       }),
     );

@@ -137,6 +137,8 @@ describe('NodeHttpHandler', () => {
     expect(seen[0]).toMatchObject({ method: 'GET', body: '', headers: { 'x-list': '1' } });
     expect(seen[0]?.headers['content-length']).toBeUndefined();
     expect(seen[1]).toMatchObject({ method: 'POST', body: 'hi', headers: { 'content-length': '2' } });
+    await send(`${plainBase}/blob`, { method: 'POST', body: new Blob(['yo!']) });
+    expect(seen[2]).toMatchObject({ method: 'POST', body: 'yo!', headers: { 'content-length': '3' } });
   });
 
   it('asks for the agent for https only, and reaches a private CA through it', async () => {
