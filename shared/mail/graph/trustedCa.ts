@@ -6,6 +6,8 @@ import tls from 'node:tls';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 
+import { isError } from '../../errors.js';
+
 /**
  * Node's default trust plus a profile's `trustedCa` (a TLS-inspecting proxy, a sovereign endpoint).
  * An explicit `ca` replaces Node's store, so the public roots and NODE_EXTRA_CA_CERTS are added back:
@@ -110,8 +112,13 @@ function send(
         });
       },
     );
-    // fetch reports network failures as TypeError('fetch failed') with the cause; the error translator expects that shape.
-    req.on('error', (error) => reject(Object.assign(new TypeError('fetch failed'), { cause: error })));
+    // As fetch: an aborted request rejects with the signal's reason (an AbortError unless the caller gave
+    // one, so a cancelled call reads as cancelled), a network failure with TypeError('fetch failed') and its
+    // cause, the shape the error translator expects.
+    req.on('error', (error) => {
+      const reason: unknown = init.signal?.aborted ? init.signal.reason : undefined;
+      reject(isError(reason) ? reason : Object.assign(new TypeError('fetch failed'), { cause: error }));
+    });
     req.end(init.body);
   });
 }

@@ -69,9 +69,13 @@ describe("Graph's transport over node:http (every profile)", () => {
     });
   });
 
-  it('stops when its signal aborts', async () => {
+  it("stops when its signal aborts, rejecting with the signal's reason as fetch does", async () => {
     await expect(send(`${base}/slow`, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({
-      message: 'fetch failed',
+      name: 'TimeoutError',
     });
+    const caller = new AbortController();
+    const sending = send(`${base}/slow`, { signal: caller.signal });
+    caller.abort();
+    await expect(sending).rejects.toMatchObject({ name: 'AbortError' });
   });
 });
