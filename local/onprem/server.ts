@@ -21,7 +21,8 @@ import {
  * A fake Exchange Web Services endpoint: SOAP in, SOAP out, shaped like the captures in
  * ../shared/reference/ews-samples. It keeps mailboxes, folders and items, authenticates with Basic or
  * an NTLM handshake, honours ExchangeImpersonation and explicit-mailbox (full access) addressing, and
- * plays scripted faults (ErrorServerBusy with BackOffMilliseconds, empty HTTP 500, no answer, 401).
+ * plays scripted faults (ErrorServerBusy with BackOffMilliseconds, empty HTTP 500, no answer, 401)
+ * and scripted answers (a page shape the store never builds).
  * The adapter tests drive it directly; the local runtime serves it as the on-premises sandbox.
  */
 export class FakeEwsServer extends EwsOperations {
@@ -220,6 +221,11 @@ export class FakeEwsServer extends EwsOperations {
               responses(operation, [errorMessage(operation, fault.code, fault.message ?? fault.code)]),
             ),
           );
+        return true;
+      case 'answer':
+        res
+          .writeHead(200, { 'Content-Type': 'text/xml; charset=utf-8' })
+          .end(envelopeOf(responses(operation, [fault.message])));
         return true;
     }
   }

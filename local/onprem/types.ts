@@ -82,7 +82,13 @@ export type ScriptedFault =
   | { kind: 'hang' }
   | { kind: 'http'; status: number }
   | { kind: 'fault'; code: string; message?: string }
-  | { kind: 'responseError'; code: string; message?: string };
+  | { kind: 'responseError'; code: string; message?: string }
+  /**
+   * A successful answer with this response message (the whole `<m:…ResponseMessage>` element)
+   * instead of the store's: for page shapes Exchange may send that the store never builds, such as
+   * an empty page that says more items are available, or a RootFolder without IndexedPagingOffset.
+   */
+  | { kind: 'answer'; message: string };
 
 export interface MailboxState {
   address: string;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
+import { success } from '../../../../local/onprem/soap.js';
 import { EwsClient } from '../../../../shared/mail/ews/client.js';
 import {
   addressesIn,
@@ -416,5 +417,33 @@ describe('ewsSentItems against the fake Exchange', () => {
     const id = fake.addMessage(alice, { internetMessageId: '<m@x>', folder: 'sentitems' });
     fake.fail('GetItem', { kind: 'responseError', code: 'ErrorAccessDenied' }, 5);
     await expect(sent.mimeOf(alice, id)).rejects.toMatchObject({ name: 'ClawbackError' });
+  });
+});
+
+/** A FindItem page of Sent Items as Exchange writes it; `offset` undefined leaves IndexedPagingOffset out. */
+function sentPage(ids: string[], more: boolean, offset?: number): string {
+  const paging = offset === undefined ? '' : ` IndexedPagingOffset="${offset}"`;
+  const items = ids.map((id) => `<t:Message><t:ItemId Id="${id}" ChangeKey="CK1"/></t:Message>`).join('');
+  return success(
+    'FindItem',
+    `<m:RootFolder${paging} TotalItemsInView="50" IncludesLastItemInRange="${!more}"><t:Items>${items}</t:Items></m:RootFolder>`,
+  );
+}
+
+describe('ewsSentItems paging on page shapes the fake store never builds', () => {
+  it('gives no next offset for an empty page, even one that says more items are available', async () => {
+    const { fake, sent } = await sentItemsOn();
+    fake.fail('FindItem', { kind: 'answer', message: sentPage([], true, 5) });
+
+    expect(await sent.findSent(alice, undefined, 5)).toEqual({ ids: [], nextOffset: undefined });
+    expect(fake.requests.filter((r) => r.operation === 'FindItem')).toHaveLength(1);
+  });
+
+  it('continues at offset + items when the server leaves out IndexedPagingOffset', async () => {
+    const { fake, sent } = await sentItemsOn();
+    fake.fail('FindItem', { kind: 'answer', message: sentPage(['s1', 's2'], true) });
+
+    expect(await sent.findSent(alice, undefined, 10)).toEqual({ ids: ['s1', 's2'], nextOffset: 12 });
+    expect(fake.requests.find((r) => r.operation === 'FindItem')?.body).toContain('Offset="10"');
   });
 });

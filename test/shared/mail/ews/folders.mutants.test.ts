@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { errorMessage, responses } from '../../../../local/onprem/soap.js';
+import { errorMessage, responses, success } from '../../../../local/onprem/soap.js';
 import type { RequestContext } from '../../../../local/onprem/state.js';
 import type { XmlElement } from '../../../../local/onprem/xml.js';
 import { FakeEwsServer } from '../../../fakes/ewsServer.js';
@@ -222,5 +222,48 @@ describe('EwsFolders quarantine folders', () => {
     expect(error.detail).toContain('ErrorInternalServerError');
     expect(countOf(fake, 'MoveItem')).toBe(0);
     expect(fake.copiesOf(alice, messageId)[0]?.folderId).toBe(fake.folderIdOf(alice, 'inbox'));
+  });
+});
+
+/** A FindFolder page as Exchange writes it. */
+function folderPage(folders: string[], more: boolean, offset: number): string {
+  return success(
+    'FindFolder',
+    `<m:RootFolder IndexedPagingOffset="${offset}" TotalItemsInView="${folders.length + (more ? 1 : 0)}" IncludesLastItemInRange="${!more}"><t:Folders>${folders.join('')}</t:Folders></m:RootFolder>`,
+  );
+}
+
+describe('EwsFolders listing on page shapes the fake store never builds', () => {
+  it('names a folder the server returns without DisplayName by its prefix alone', async () => {
+    const fake = await startFake();
+    const inbox = fake.folderIdOf(alice, 'inbox');
+    fake.addMessage(alice, { internetMessageId: messageId });
+    fake.fail('FindFolder', {
+      kind: 'answer',
+      message: folderPage(
+        [
+          `<t:Folder><t:FolderId Id="${inbox}" ChangeKey="AQAAAA=="/><t:FolderClass>IPF.Note</t:FolderClass></t:Folder>`,
+        ],
+        false,
+        1,
+      ),
+    });
+
+    const item = await findOne(backendFor(fake), alice);
+
+    expect(item).toMatchObject({ folderId: inbox, folderName: '' });
+  });
+
+  it('stops listing at an empty page, even one that says more folders are available', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    // Asking again at IndexedPagingOffset 0 would read the same empty page forever from such a server.
+    fake.fail('FindFolder', { kind: 'answer', message: folderPage([], true, 0) });
+
+    const found = await backendFor(fake).findMessages(alice, { internetMessageId: messageId });
+
+    expect(countOf(fake, 'FindFolder')).toBe(1);
+    expect(countOf(fake, 'FindItem')).toBe(0);
+    expect(found.items).toEqual([]);
   });
 });

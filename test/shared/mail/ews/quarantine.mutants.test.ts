@@ -418,3 +418,21 @@ describe('EwsQuarantine without MIME content', () => {
     expect(fake.copiesOf(alice, messageId)).toHaveLength(0);
   });
 });
+
+describe('EwsQuarantine stamp header', () => {
+  it('turns a line break in the mailbox address into one space, so the stamp stays one header line', async () => {
+    const fake = await startFake();
+    fake.addMessage(alice, { internetMessageId: messageId });
+    const backend = backendFor(fake, mailboxProfile);
+    // The fake, as an XML reader that trims element text, resolves the address despite its line break.
+    const broken = `${alice}\r\n`;
+
+    const outcome = await backend.applyAction(broken, await findOne(backend, alice), 'quarantine');
+
+    expect(outcome.status).toBe('succeeded');
+    const [held] = fake.copiesOf(quarantineBox, messageId);
+    const lines = mimeHeaderLines(held?.mime ?? '');
+    expect(lines[0]).toMatch(/^X-Clawback-Quarantined: alice@contoso\.com ; \d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(lines[1]).toMatch(/^From: /);
+  });
+});
