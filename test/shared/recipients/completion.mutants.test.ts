@@ -114,3 +114,28 @@ describe('the completion check, mutants', () => {
     expect(t.sent[0]?.body).toMatchObject({ round: 1, done: 0, at: 2_000_000 });
   });
 });
+
+describe('the completion check, a pass with open rows', () => {
+  it('completes nothing in that round, even when the rows finish meanwhile: it reads them once and schedules the next round', async () => {
+    const t = await setUp([
+      ['a', 'succeeded'],
+      ['b', 'pending'],
+    ]);
+    let passes = 0;
+    const list = t.remediations.listRemediationOutcomes.bind(t.remediations);
+    t.deps.rows = {
+      listRemediationOutcomes: async (...args) => {
+        if (args[1]?.continuationToken === undefined) {
+          passes += 1;
+          // The open row finishes right after the first pass counted it.
+          if (passes === 2) await t.setStatus('b', 'succeeded');
+        }
+        return list(...args);
+      },
+    };
+    expect(await checkCompletion(check(), t.deps)).toMatchObject({ kind: 'open', open: 1 });
+    expect(passes).toBe(1);
+    expect(await t.verdicts.getVerdict(verdictId)).toMatchObject({ status: 'fannedOut' });
+    expect(t.sent.map((m) => m.messageId)).toEqual([`${verdictId}|check|1`]);
+  });
+});

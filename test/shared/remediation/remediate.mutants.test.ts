@@ -371,3 +371,47 @@ describe('a lease lost before the intent is written', () => {
     expect(rows.row.leaseOwner).toBe('another-owner');
   });
 });
+
+describe('a group without a display name', () => {
+  it('is named by its address alone in the detail', async () => {
+    const rows = new FlakyRows();
+    const backend = new InMemoryMailBackend().failNext(
+      alice,
+      new ClawbackError('InvalidMailbox', 'no mailbox', { retryable: false }),
+    );
+    backend.expandRecipient = () => Promise.resolve({ kind: 'group', members: ['bob@contoso.com'] });
+    await expect(
+      remediate(message, { ...deps(rows, backend), expandGroup: () => Promise.resolve(1) }),
+    ).resolves.toMatchObject({ status: 'succeeded' });
+    expect(rows.row.detail).toBe(
+      `${alice} is a group: expanded into 1 member mailbox (1 new rows), each remediated on its own row.`,
+    );
+  });
+});
+
+describe('a fresh row that fails before its first write', () => {
+  it('leaves the row to the retry it scheduled when the row changed since it was created, acting on nothing', async () => {
+    const rows = new FlakyRows();
+    // The row changed since the fan-out created it (etag e0): its lease cannot go with this owner's write.
+    await rows.updateRemediation('v1', 'r1', { updatedAt: '2026-11-30T07:59:00.000Z' }, 'e0');
+    const backend = new InMemoryMailBackend()
+      .deliver(alice, messageId)
+      .failNext(alice, new ClawbackError('ConnectionError', 'reset', { retryable: true }));
+    const retries: number[] = [];
+    const result = await remediate(
+      { ...message, rowEtag: 'e0' },
+      {
+        ...deps(rows, backend),
+        scheduleRetry: (next) => {
+          retries.push(next.attempt);
+          return Promise.resolve();
+        },
+      },
+    );
+    expect(result).toMatchObject({ kind: 'retry' });
+    expect(retries).toEqual([2]);
+    expect(backend.finds).toEqual([alice]);
+    expect(backend.actions).toHaveLength(0);
+    expect(rows.row.status).toBe('pending');
+  });
+});
