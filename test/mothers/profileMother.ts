@@ -63,6 +63,25 @@ export const ProfileMother = {
     return graphProfileSchema.parse(ProfileMother.graph(overrides));
   },
 
+  /**
+   * The parsed Graph profile of a sandbox app registration: its ids, a certificate from the secret
+   * `graph-cert`, the endpoints given (usually {@link ProfileMother.sandboxEndpoints}) and `overrides`.
+   */
+  sandboxGraph(
+    app: { tenantId: string; clientId: string },
+    endpoints: { authorityHost: string; graphEndpoint: string },
+    overrides: Partial<GraphProfileInput> = {},
+  ): GraphProfile {
+    return ProfileMother.parsedGraph({
+      name: 'sandbox',
+      tenantId: app.tenantId,
+      clientId: app.clientId,
+      certificate: { keyVaultSecret: 'graph-cert' },
+      ...endpoints,
+      ...overrides,
+    });
+  },
+
   parsedEws(overrides: Partial<EwsProfileInput> = {}): EwsProfile {
     return ewsProfileSchema.parse(ProfileMother.ews(overrides));
   },

@@ -30,14 +30,7 @@ export function sandboxGraphBackend(
   deps: Partial<GraphMailBackendDeps> = {},
 ): GraphMailBackend {
   return createGraphMailBackend(
-    ProfileMother.parsedGraph({
-      name: 'sandbox',
-      tenantId: app.tenantId,
-      clientId: app.clientId,
-      certificate: { keyVaultSecret: 'graph-cert' },
-      ...ProfileMother.sandboxEndpoints(tenant),
-      ...overrides,
-    }),
+    ProfileMother.sandboxGraph(app, ProfileMother.sandboxEndpoints(tenant), overrides),
     {
       secrets: pemSecrets(app.pemBundle),
       identityHttpClient: app.identityHttpClient,

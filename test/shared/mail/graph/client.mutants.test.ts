@@ -29,15 +29,11 @@ describe('GraphClient (client.ts) through a recording front of the sandbox tenan
   let front: RecordingGraph;
 
   const profileFor = (overrides: Partial<GraphProfile> = {}): GraphProfile =>
-    ProfileMother.parsedGraph({
-      name: 'sandbox',
-      tenantId,
-      clientId,
-      certificate: { keyVaultSecret: 'graph-cert' },
-      authorityHost: tenant.publicAuthorityHost,
-      graphEndpoint: front.graphEndpoint,
-      ...overrides,
-    });
+    ProfileMother.sandboxGraph(
+      { tenantId, clientId },
+      { authorityHost: tenant.publicAuthorityHost, graphEndpoint: front.graphEndpoint },
+      overrides,
+    );
   /** A fresh identity client per client: token providers are per identity client, so counts start at 0. */
   const identity = (): HttpClient => rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost);
   const clientFor = (overrides: Partial<GraphProfile> = {}, deps: Partial<GraphMailBackendDeps> = {}) =>
@@ -498,15 +494,11 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
   };
   const clientFor = (trusted: boolean) =>
     new GraphClient(
-      ProfileMother.parsedGraph({
-        name: 'secure',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        authorityHost: tenant.authorityHost,
-        graphEndpoint: tenant.graphEndpoint,
-        ...(trusted ? { trustedCa: { keyVaultSecret: 'graph-ca' } } : {}),
-      }),
+      ProfileMother.sandboxGraph(
+        { tenantId, clientId },
+        { authorityHost: tenant.authorityHost, graphEndpoint: tenant.graphEndpoint },
+        { name: 'secure', ...(trusted ? { trustedCa: { keyVaultSecret: 'graph-ca' } } : {}) },
+      ),
       { secrets, timeoutSeconds: 15, maxAttempts: 1 },
     );
   const get = (client: GraphClient, options?: { abortSignal?: AbortSignal }) =>
@@ -560,14 +552,11 @@ describe('GraphClient with a trustedCa, against the sandbox tenant over https', 
 
   it('without a trustedCa sends Graph requests with no agent of its own, so the private CA is not trusted', async () => {
     const client = new GraphClient(
-      ProfileMother.parsedGraph({
-        name: 'secure',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        authorityHost: tenant.authorityHost,
-        graphEndpoint: tenant.graphEndpoint,
-      }),
+      ProfileMother.sandboxGraph(
+        { tenantId, clientId },
+        { authorityHost: tenant.authorityHost, graphEndpoint: tenant.graphEndpoint },
+        { name: 'secure' },
+      ),
       {
         secrets,
         identityHttpClient: identityClientTrusting(agentTrusting(ca.caCertPem)),

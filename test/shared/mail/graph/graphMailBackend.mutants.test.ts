@@ -350,13 +350,7 @@ describe('GraphMailBackend (graphMailBackend.ts) against the sandbox tenant', ()
     it('forwards copies one after another', async () => {
       const id = deliver(6, 'ivan@contoso.com');
       const backend = createGraphMailBackend(
-        ProfileMother.parsedGraph({
-          name: 'sandbox',
-          tenantId,
-          clientId,
-          certificate: { keyVaultSecret: 'graph-cert' },
-          ...ProfileMother.sandboxEndpoints(tenant),
-        }),
+        ProfileMother.sandboxGraph({ tenantId, clientId }, ProfileMother.sandboxEndpoints(tenant)),
         {
           secrets: pemSecrets(appCert.pemBundle),
           identityHttpClient,

@@ -36,14 +36,7 @@ describe('GraphMailBackend against the sandbox tenant', () => {
   let identityHttpClient: HttpClient;
 
   const profileFor = (overrides: Partial<GraphProfile> = {}): GraphProfile =>
-    ProfileMother.parsedGraph({
-      name: 'sandbox',
-      tenantId,
-      clientId,
-      certificate: { keyVaultSecret: 'graph-cert' },
-      ...ProfileMother.sandboxEndpoints(tenant),
-      ...overrides,
-    });
+    ProfileMother.sandboxGraph({ tenantId, clientId }, ProfileMother.sandboxEndpoints(tenant), overrides);
   const backendFor = (
     overrides: Partial<GraphProfile> = {},
     deps: Partial<GraphMailBackendDeps> = {},

@@ -329,14 +329,10 @@ describe('the middleware in the Graph client, against the sandbox tenant', () =>
 
   const clientFor = (graphEndpoint = front.graphEndpoint) =>
     new GraphClient(
-      ProfileMother.parsedGraph({
-        name: 'sandbox',
-        tenantId,
-        clientId,
-        certificate: { keyVaultSecret: 'graph-cert' },
-        authorityHost: tenant.publicAuthorityHost,
-        graphEndpoint,
-      }),
+      ProfileMother.sandboxGraph(
+        { tenantId, clientId },
+        { authorityHost: tenant.publicAuthorityHost, graphEndpoint },
+      ),
       {
         secrets: pemSecrets(appCert.pemBundle),
         identityHttpClient: rewritingClient(tenant.publicAuthorityHost, tenant.authorityHost),
