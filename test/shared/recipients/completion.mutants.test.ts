@@ -4,6 +4,24 @@ import { checkCompletion, nextRound } from '../../../shared/recipients/completio
 import { InMemoryVerdicts } from '../../../shared/results/memory/inMemoryVerdicts.js';
 import { check, row, setUp, verdictId } from '../../support/completion.js';
 
+type Setup = Awaited<ReturnType<typeof setUp>>;
+
+/** Runs `change` just before the check's `pass`-th read of the rows; returns how many reads began. */
+function beforePass(t: Setup, pass: number, change: () => Promise<unknown>): () => number {
+  let passes = 0;
+  const list = t.remediations.listRemediationOutcomes.bind(t.remediations);
+  t.deps.rows = {
+    listRemediationOutcomes: async (...args) => {
+      if (args[1]?.continuationToken === undefined) {
+        passes += 1;
+        if (passes === pass) await change();
+      }
+      return list(...args);
+    },
+  };
+  return () => passes;
+}
+
 describe('nextRound, mutants', () => {
   const tally = (rows: number, open: number) => ({ rows, open });
 
@@ -25,17 +43,7 @@ describe('the completion check, mutants', () => {
       ['a', 'succeeded'],
       ['b', 'succeeded'],
     ]);
-    let passes = 0;
-    const list = t.remediations.listRemediationOutcomes.bind(t.remediations);
-    t.deps.rows = {
-      listRemediationOutcomes: async (...args) => {
-        if (args[1]?.continuationToken === undefined) {
-          passes += 1;
-          if (passes === 2) await t.remediations.createRemediations([row('c', 'succeeded')]);
-        }
-        return list(...args);
-      },
-    };
+    beforePass(t, 2, () => t.remediations.createRemediations([row('c', 'succeeded')]));
     expect(await checkCompletion(check(), t.deps)).toMatchObject({ kind: 'open', open: 0 });
     expect(await t.verdicts.getVerdict(verdictId)).toMatchObject({ status: 'fannedOut' });
     expect(t.sent.map((m) => m.messageId)).toEqual([`${verdictId}|check|1`]);
@@ -121,20 +129,10 @@ describe('the completion check, a pass with open rows', () => {
       ['a', 'succeeded'],
       ['b', 'pending'],
     ]);
-    let passes = 0;
-    const list = t.remediations.listRemediationOutcomes.bind(t.remediations);
-    t.deps.rows = {
-      listRemediationOutcomes: async (...args) => {
-        if (args[1]?.continuationToken === undefined) {
-          passes += 1;
-          // The open row finishes right after the first pass counted it.
-          if (passes === 2) await t.setStatus('b', 'succeeded');
-        }
-        return list(...args);
-      },
-    };
+    // The open row finishes right after the first pass counted it.
+    const passes = beforePass(t, 2, () => t.setStatus('b', 'succeeded'));
     expect(await checkCompletion(check(), t.deps)).toMatchObject({ kind: 'open', open: 1 });
-    expect(passes).toBe(1);
+    expect(passes()).toBe(1);
     expect(await t.verdicts.getVerdict(verdictId)).toMatchObject({ status: 'fannedOut' });
     expect(t.sent.map((m) => m.messageId)).toEqual([`${verdictId}|check|1`]);
   });
