@@ -98,6 +98,10 @@ describe('getGraphTokenProvider: one provider per authority, tenant, app, certif
         /^Profile "sandbox" cannot authenticate with authority https:\/\/login\.sandbox\.test: \S/,
       ) as unknown,
     });
+    // The identity library's own error stays attached as the cause, for the operator's log.
+    const { message, cause } = thrown as { message: string; cause?: { message?: unknown } };
+    expect(cause?.message).toEqual(expect.stringMatching(/\S/));
+    expect(message.endsWith(`: ${String(cause?.message)}`)).toBe(true);
   });
 });
 
