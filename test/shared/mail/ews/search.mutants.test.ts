@@ -199,15 +199,15 @@ describe('EwsSearch in the central quarantine mailbox', () => {
     return fake.addMessage(quarantineBox, { internetMessageId: messageId, folder });
   }
 
+  /** A backend whose profile keeps copies in quarantine@'s `Clawback`, as a folder or as a mailbox. */
+  const quarantiningTo = (fake: FakeEwsServer, quarantineTarget: 'folder' | 'mailbox') =>
+    ewsBackendFor(fake, { quarantineTarget, quarantineMailbox: quarantineBox, quarantineFolder: 'Clawback' });
+
   it('does not look in the quarantine mailbox when the profile quarantines to a folder', async () => {
     const fake = await startEwsFake(alice, quarantineBox);
     const own = fake.addMessage(alice, { internetMessageId: messageId });
     heldFor(fake, alice);
-    const backend = ewsBackendFor(fake, {
-      quarantineTarget: 'folder',
-      quarantineMailbox: quarantineBox,
-      quarantineFolder: 'Clawback',
-    });
+    const backend = quarantiningTo(fake, 'folder');
 
     const item = await findOne(backend, alice);
 
@@ -218,11 +218,7 @@ describe('EwsSearch in the central quarantine mailbox', () => {
   it('searching the quarantine mailbox itself finds its held copy once, by its plain id', async () => {
     const fake = await startEwsFake(alice, quarantineBox);
     const held = heldFor(fake, quarantineBox);
-    const backend = ewsBackendFor(fake, {
-      quarantineTarget: 'mailbox',
-      quarantineMailbox: quarantineBox,
-      quarantineFolder: 'Clawback',
-    });
+    const backend = quarantiningTo(fake, 'mailbox');
 
     const item = await findOne(backend, quarantineBox);
 
