@@ -73,6 +73,7 @@ async function authorize(
 
 interface Waiting {
   changes: VerdictChange[];
+  audit: AcceptVerdictsDeps['audit'];
   resolve: (accepted: AcceptedVerdict[]) => void;
   reject: (error: unknown) => void;
 }
@@ -80,10 +81,22 @@ interface Waiting {
 /** A flush takes whole requests until it holds this many verdict changes. */
 const maxChangesPerFlush = 200;
 
+/** The `accepted` audit rows of a flush's requests, each under its own caller, issued together. */
+function auditBatch(batch: Waiting[], accepted: AcceptedVerdict[]): Promise<void> {
+  let offset = 0;
+  const writes: Promise<void>[] = [];
+  for (const w of batch) {
+    const mine = accepted.slice(offset, offset + w.changes.length);
+    offset += w.changes.length;
+    if (w.audit) writes.push(auditAccepted(w.changes, mine, w.audit));
+  }
+  return Promise.all(writes).then(() => undefined);
+}
+
 /**
  * Group commit: requests that arrive while a flush is running wait for the next one, which claims,
  * enqueues and records all their verdicts together (one claim transaction per source, one send, one
- * verdict transaction). An idle service flushes at once, so a lone request waits for nobody. Each
+ * verdict transaction, and alongside the record the batch's `accepted` audit rows in one transaction). An idle service flushes at once, so a lone request waits for nobody. Each
  * request is still answered only after its own verdicts are claimed, enqueued and recorded.
  */
 class IngestBatcher {
@@ -92,9 +105,9 @@ class IngestBatcher {
 
   constructor(private readonly deps: AcceptVerdictsDeps) {}
 
-  accept(changes: VerdictChange[]): Promise<AcceptedVerdict[]> {
+  accept(changes: VerdictChange[], audit: AcceptVerdictsDeps['audit']): Promise<AcceptedVerdict[]> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ changes, resolve, reject });
+      this.waiting.push({ changes, audit, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -113,6 +126,7 @@ class IngestBatcher {
         const accepted = await acceptVerdicts(
           batch.flatMap((w) => w.changes),
           this.deps,
+          { alongsideRecord: (all) => auditBatch(batch, all) },
         );
         let offset = 0;
         for (const w of batch) {
@@ -160,11 +174,10 @@ export async function acceptVerdictRequest(
   if (refused) return refused;
   let verdicts: AcceptedVerdict[];
   try {
-    verdicts = await batcherFor(deps).accept(parsed.changes);
+    verdicts = await batcherFor(deps).accept(parsed.changes, deps.audit);
   } catch (error) {
     return { kind: 'queueUnavailable', cause: ensureError(error) };
   }
-  if (deps.audit) await auditAccepted(parsed.changes, verdicts, deps.audit);
   return { kind: 'accepted', isArray: parsed.isArray, verdicts, notes: parsed.notes };
 }
 

@@ -32,10 +32,10 @@ export const maxTransactionSize = 100;
 
 /**
  * Group commit for the writes every remediation makes (SPEC §10: table operations per recipient).
- * A write to a partition with fewer than `maxInFlight` requests in flight goes at once, on its own, so
- * a caller waits for nothing until the partition is busy; writes that arrive while it is wait for a
- * request to finish and then go together in one entity-group transaction (up to 100, each entity at
- * most once). Each caller's promise settles only
+ * A write to a partition with fewer than `maxInFlight` requests in flight goes at the end of the
+ * current turn (alone, or in one transaction with the writes issued in the same turn), so a caller
+ * waits for nothing until the partition is busy; writes that arrive while it is wait for a request to
+ * finish and then go together in one entity-group transaction (up to 100, each entity at most once). Each caller's promise settles only
  * when its own write is durable, with its own result (its new ETag) or its own error: a transaction
  * that fails is settled write by write through `alone`, so one conflicting ETag fails only its caller.
  * Fewer, larger requests are also what Table Storage bills and throttles by.
@@ -65,27 +65,21 @@ export class GroupCommit {
       partition = { waiting: [], busy: 0 };
       this.partitions.set(partitionKey, partition);
     }
-    if (partition.busy < this.maxInFlight) {
-      partition.busy += 1;
-      return this.settle(partitionKey, partition, write.alone());
-    }
+    const target = partition;
     return new Promise<R>((resolve, reject) => {
-      partition.waiting.push({
+      target.waiting.push({
         write,
         signal: options?.abortSignal,
         resolve: (value) => resolve(value as R),
         reject,
       });
+      // An idle partition sends at the end of the current turn: writes issued together (one flush's
+      // audit rows, a mailbox's restore records) go as one transaction; a lone write goes on its own.
+      if (target.busy < this.maxInFlight) {
+        target.busy += 1;
+        queueMicrotask(() => void this.next(partitionKey, target));
+      }
     });
-  }
-
-  /** Passes `result` through, then sends whatever waited for this partition meanwhile. */
-  private async settle<R>(partitionKey: string, partition: Partition, result: Promise<R>): Promise<R> {
-    try {
-      return await result;
-    } finally {
-      void this.next(partitionKey, partition);
-    }
   }
 
   private async next(partitionKey: string, partition: Partition): Promise<void> {

@@ -121,6 +121,14 @@ async function recordAll(records: VerdictRecord[], deps: IngestDeps, options?: C
   else await Promise.all(records.map((r) => deps.store.createVerdict(r, options)));
 }
 
+export interface AcceptVerdictsOptions extends CallOptions {
+  /**
+   * Runs once the new verdicts are enqueued, alongside their record (the ingest's `accepted` audit
+   * rows): the call settles when both have. It must not reject.
+   */
+  alongsideRecord?: (accepted: AcceptedVerdict[]) => Promise<void>;
+}
+
 /**
  * Accepts verdict changes: each `(source, eventId)` is claimed, the new ones are enqueued in one send,
  * and only then recorded as accepted. A repeat whose verdict is recorded starts nothing, however late it
@@ -131,7 +139,7 @@ async function recordAll(records: VerdictRecord[], deps: IngestDeps, options?: C
 export async function acceptVerdicts(
   changes: VerdictChange[],
   deps: IngestDeps,
-  options?: CallOptions,
+  options?: AcceptVerdictsOptions,
 ): Promise<AcceptedVerdict[]> {
   const acceptedAt = (deps.now ?? (() => new Date()))();
   // The same event twice in one call (an array, or two requests batched together) is claimed once.
@@ -178,13 +186,17 @@ export async function acceptVerdicts(
     );
     throw error;
   }
-  await recordAll(
-    messages.map((m) => acceptedVerdictRecord(m.verdictId, m.change, m.acceptedAt)),
-    deps,
-    options,
-  );
-  return changes.map((_, i) => {
+  const accepted = changes.map((_, i) => {
     const claim = claims.get(owner[i]!)!;
     return { verdictId: claim.verdictId, created: claim.created && owner[i] === i };
   });
+  await Promise.all([
+    recordAll(
+      messages.map((m) => acceptedVerdictRecord(m.verdictId, m.change, m.acceptedAt)),
+      deps,
+      options,
+    ),
+    options?.alongsideRecord?.(accepted),
+  ]);
+  return accepted;
 }

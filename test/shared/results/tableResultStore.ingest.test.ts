@@ -4,6 +4,7 @@ import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/fu
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { ingestVerdict } from '../../../functions/ingestVerdict.js';
+import { TableAuditLog } from '../../../shared/audit/tableAuditLog.js';
 import { useServices } from '../../../shared/composition.js';
 import type { ConfigDocumentInput } from '../../../shared/config/document.js';
 import { InMemoryQueue } from '../../../shared/queue/inMemoryQueue.js';
@@ -17,13 +18,22 @@ let queue: InMemoryQueue;
 let sent: { body: unknown; messageId: string }[];
 /** Table requests that change data (entity inserts, batches, deletes), table creation left out. */
 let tableWrites: number;
+/** The same, of the audit trail. */
+let auditWrites: number;
 
-const countingClient = (): HttpClient => {
+/** Runs before each write request of the result store leaves (a test may hold it). */
+let beforeStoreWrite: (url: string) => Promise<void>;
+/** Runs when a write request of the audit trail leaves. */
+let onAuditWrite: () => void;
+
+const countingClient = (count: () => void, before?: (url: string) => Promise<void>): HttpClient => {
   const inner = createDefaultHttpClient();
   return {
-    sendRequest: (request) => {
-      if (request.method !== 'GET' && !/\/Tables(\(|$|\?)/.test(new URL(request.url).pathname))
-        tableWrites += 1;
+    sendRequest: async (request) => {
+      if (request.method !== 'GET' && !/\/Tables(\(|$|\?)/.test(new URL(request.url).pathname)) {
+        count();
+        await before?.(request.url);
+      }
       return inner.sendRequest(request);
     },
   };
@@ -41,11 +51,28 @@ async function install(config: Partial<ConfigDocumentInput> = {}, queueOptions =
   );
   const store = new TableResultStore({
     connectionString: azurite.connectionString,
-    options: { allowInsecureConnection: true, httpClient: countingClient() },
+    options: {
+      allowInsecureConnection: true,
+      httpClient: countingClient(
+        () => (tableWrites += 1),
+        (url) => beforeStoreWrite(url),
+      ),
+    },
+  });
+  const audit = new TableAuditLog({
+    connectionString: azurite.connectionString,
+    options: {
+      allowInsecureConnection: true,
+      httpClient: countingClient(() => {
+        auditWrites += 1;
+        onAuditWrite();
+      }),
+    },
   });
   useServices({
     ...services,
     store,
+    audit,
     queue: {
       send: async (name, messages, options) => {
         await queue.send(name, messages, options);
@@ -55,6 +82,9 @@ async function install(config: Partial<ConfigDocumentInput> = {}, queueOptions =
     },
   });
   tableWrites = 0;
+  auditWrites = 0;
+  beforeStoreWrite = () => Promise.resolve();
+  onAuditWrite = () => undefined;
 }
 
 beforeAll(async () => {
@@ -65,7 +95,7 @@ afterAll(async () => {
   await azurite.stop();
 });
 beforeEach(async () => {
-  for (const table of ['Verdicts', 'VerdictEvents']) {
+  for (const table of ['Verdicts', 'VerdictEvents', 'Audit']) {
     const client = TableClient.fromConnectionString(azurite.connectionString, table, {
       allowInsecureConnection: true,
     });
@@ -145,5 +175,41 @@ describe('table writes per accepted verdict', () => {
     expect(tableWrites).toBeLessThanOrEqual(40);
     expect(await rows('Verdicts')).toBe(20);
     expect(queued()).toBe(20);
+  });
+
+  it("writes a flush's accepted audit rows in one request, beside its claim and its record", async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => post(JSON.stringify(VerdictChangeMother.malicious()))),
+    );
+    expect(responses.every((r) => r.status === 202)).toBe(true);
+    expect(await rows('Audit')).toBe(20);
+    // Every flush makes one claim request, one record request and one audit request, however many
+    // requests it carries; audit rows written per request would make more.
+    expect(auditWrites * 2).toBe(tableWrites);
+    expect(auditWrites).toBeLessThan(20);
+  });
+
+  it('writes the accepted audit row while the verdict is being recorded, not after', async () => {
+    let auditSent!: () => void;
+    const audited = new Promise<'audit'>((resolve) => (auditSent = () => resolve('audit')));
+    onAuditWrite = () => auditSent();
+    const opened: string[] = [];
+    // The Verdicts write is held until the audit row has left (a fallback ends the wait of a build
+    // that audits only after the record; the test then fails on what opened it).
+    beforeStoreWrite = async (url) => {
+      if (!new URL(url).pathname.includes('Verdicts') || new URL(url).pathname.includes('VerdictEvents'))
+        return;
+      let fallback: NodeJS.Timeout | undefined;
+      opened.push(
+        await Promise.race([
+          audited,
+          new Promise<'fallback'>((resolve) => (fallback = setTimeout(() => resolve('fallback'), 3000))),
+        ]),
+      );
+      clearTimeout(fallback);
+    };
+    expect((await post(JSON.stringify(VerdictChangeMother.malicious()))).status).toBe(202);
+    expect(opened).toEqual(['audit']);
+    expect(await rows('Audit')).toBe(1);
   });
 });
