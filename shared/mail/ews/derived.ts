@@ -89,23 +89,35 @@ export function addressesIn(value: string | undefined): string[] {
   return [...value.matchAll(/<?([^\s<>,;"]+@[^\s<>,;"]+)>?/g)].map((m) => (m[1] ?? '').toLowerCase());
 }
 
-/** SHA-256 of every base64 part of a multipart message (the attachments). */
-export function attachmentHashes(mime: string): string[] {
-  const boundary = /boundary="?([^";\r\n]+)"?/i.exec(mime)?.[1];
-  if (!boundary) return [];
-  return mime
-    .split(`--${boundary}`)
-    .slice(1)
-    .flatMap((part) => {
-      const headers = parseHeaders(part.replace(/^\r?\n/, ''));
-      if (!/base64/i.test(headers.get('content-transfer-encoding') ?? '')) return [];
-      const body = part
-        .split(/\r?\n\r?\n/)
-        .slice(1)
-        .join('')
-        .replace(/\s+/g, '');
-      return [createHash('sha256').update(Buffer.from(body, 'base64')).digest('hex')];
-    });
+/** Multiparts and attached messages nested deeper than this are not opened (a hostile MIME's recursion). */
+const maxMimeDepth = 8;
+
+/**
+ * SHA-256 of every base64-encoded entity of a message (its attachments): the parts of a multipart,
+ * of multiparts nested in it and of messages attached to it (a forward as attachment), and a
+ * message that is itself one base64 entity.
+ */
+export function attachmentHashes(mime: string, depth = 0): string[] {
+  const headers = parseHeaders(mime);
+  const blank = /\r?\n\r?\n/.exec(mime);
+  const body = blank ? mime.slice(blank.index + blank[0].length) : '';
+  const type = headers.get('content-type') ?? '';
+  if (/^\s*multipart\//i.test(type)) {
+    const boundary = /boundary="?([^";\r\n]+)"?/i.exec(type)?.[1];
+    if (!boundary || depth >= maxMimeDepth) return [];
+    return body
+      .split(`--${boundary}`)
+      .slice(1)
+      .flatMap((part) => attachmentHashes(part.replace(/^\r?\n/, ''), depth + 1));
+  }
+  if (/^\s*message\/rfc822/i.test(type))
+    return depth >= maxMimeDepth ? [] : attachmentHashes(body, depth + 1);
+  if (!/base64/i.test(headers.get('content-transfer-encoding') ?? '')) return [];
+  return [
+    createHash('sha256')
+      .update(Buffer.from(body.replace(/\s+/g, ''), 'base64'))
+      .digest('hex'),
+  ];
 }
 
 /**

@@ -141,6 +141,60 @@ describe('attachmentHashes', () => {
     expect(attachmentHashes(mime)).toEqual([sha(attachment)]);
   });
 
+  it('hashes a message that is itself one base64 entity (the file sent as the whole message)', () => {
+    const mime = `Message-ID: <x@y>\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n${attachmentB64.slice(0, 16)}\r\n${attachmentB64.slice(16)}\r\n`;
+    expect(attachmentHashes(mime)).toEqual([sha(attachment)]);
+  });
+
+  it('opens a forward as attachment (message/rfc822) and multiparts nested in multiparts', () => {
+    const inner = multipart('inner-b', true);
+    const mime = [
+      'Content-Type: multipart/mixed; boundary="outer"',
+      '',
+      '--outer',
+      'Content-Type: multipart/alternative; boundary=alt',
+      '',
+      '--alt',
+      'Content-Type: text/plain',
+      '',
+      'see attached',
+      '--alt--',
+      '--outer',
+      'Content-Type: message/rfc822',
+      '',
+      `Message-ID: <orig@x>\r\n${inner}`,
+      '--outer--',
+      '',
+    ].join('\r\n');
+    expect(attachmentHashes(mime)).toEqual([sha(attachment), sha(other)]);
+  });
+
+  it('is empty for a multipart without a boundary, and for a message/rfc822 with nothing encoded', () => {
+    expect(
+      attachmentHashes(
+        'Content-Type: multipart/mixed\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n',
+      ),
+    ).toEqual([]);
+    expect(attachmentHashes('Content-Type: message/rfc822\r\n\r\nSubject: hi\r\n\r\nplain')).toEqual([]);
+  });
+
+  it('opens eight levels of nesting and no more (a hostile MIME cannot recurse without end)', () => {
+    const leaf = `Content-Transfer-Encoding: base64\r\n\r\n${attachmentB64}`;
+    const nest = (levels: number, kind: 'multipart' | 'message'): string => {
+      let mime = leaf;
+      for (let i = 0; i < levels; i += 1)
+        mime =
+          kind === 'multipart'
+            ? `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n${mime}\r\n--b${i}--\r\n`
+            : `Content-Type: message/rfc822\r\n\r\n${mime}`;
+      return mime;
+    };
+    for (const kind of ['multipart', 'message'] as const) {
+      expect(attachmentHashes(nest(8, kind))).toEqual([sha(attachment)]);
+      expect(attachmentHashes(nest(9, kind))).toEqual([]);
+    }
+  });
+
   it('reads the part header even when it starts right after the boundary line', () => {
     const mime = `Content-Type: multipart/mixed; boundary=z\n\n--z\nContent-Transfer-Encoding: base64\n\n${attachmentB64}\n--z--`;
     expect(attachmentHashes(mime)).toEqual([sha(attachment)]);
