@@ -37,6 +37,11 @@ function projectWithParts(): string {
   writeFileSync(path.join(root, 'shared/remediation/policy.ts'), policySource);
   writeFileSync(path.join(root, 'shared/routing/route.ts'), routeSource);
   writeFileSync(path.join(root, 'shared/remediation/unmeasured.ts'), 'export {};\n');
+  // Nothing to mutate: Stryker records no result for it.
+  writeFileSync(
+    path.join(root, 'shared/remediation/types.ts'),
+    "import type { A } from './a.js';\nexport interface B { a: A }\nexport type C = B;\nexport { d } from './d.js';\n",
+  );
   writeFileSync(path.join(root, 'test/a.test.ts'), testSource);
   const part = (name: string, files: object, at: Date) => {
     const file = path.join(root, 'reports/mutation/parts', `${name}.json`);
@@ -88,7 +93,7 @@ describe('mutation-report: the scores of the committed results, without running 
     const out = run();
     expect(out.status).toBe(0);
     // policy.ts 3 of 4 killed; route.ts from the older part (its newer result is stale): 1 of 1.
-    expect(out.stdout).toMatch(/^domain \(2\/3\)\s+5\s+0\s+4\s+0\s+1\s+0\s+80\.0 %$/m);
+    expect(out.stdout).toMatch(/^domain \(3\/4\)\s+5\s+0\s+4\s+0\s+1\s+0\s+80\.0 %$/m);
     expect(out.stdout).toMatch(/^use cases \(0\/0\)\s+0 .* n\/a$/m);
     expect(out.stdout).not.toContain('shared/routing/route.ts');
   });
@@ -97,6 +102,9 @@ describe('mutation-report: the scores of the committed results, without running 
     project = projectWithParts();
     const out = run('--modules', '--survivors');
     expect(out.stdout).toMatch(/^shared\/remediation\/unmeasured\.ts\s+not measured$/m);
+    expect(out.stdout).toMatch(
+      /^shared\/remediation\/types\.ts\s+no code to mutate \(types and re-exports\)$/m,
+    );
     expect(out.stdout).toMatch(/^shared\/routing\/route\.ts\s+1\s+0\s+1\s+0\s+0\s+0\s+100\.0 %\s+older$/m);
     expect(out.stdout).toContain('shared/remediation/policy.ts:1:17 Survived EqualityOperator "<="');
     expect(out.stdout).toContain('export const a = 1 < 2;');
