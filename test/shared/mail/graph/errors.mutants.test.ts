@@ -313,6 +313,17 @@ describe('token (Entra ID) errors', () => {
     expect(detailOf(noCodes)).toMatch(/is disabled in tenant/);
   });
 
+  it('takes the AADSTS code from the listed codes when the text names none', () => {
+    const listed = new AuthenticationError(400, {
+      error: 'invalid_request',
+      error_description: 'Tenant not found.',
+      error_codes: [90002],
+    });
+    expect(detailOf(listed)).toBe(
+      `Tenant '${tenantId}' was not found at https://login.microsoftonline.com (AADSTS90002); check tenantId and cloud.`,
+    );
+  });
+
   it('an aggregate of credential failures is a token error too', () => {
     expect(translated(new AggregateAuthenticationError([new Error('x')], 'all failed'), bare)).toEqual({
       code: 'AuthenticationError',
