@@ -217,4 +217,13 @@ describe('runBatch retry schedule', () => {
     expect(results).toEqual([{ ok: true, status: 200, body: {} }]);
     expect(graph.envelopes).toEqual([['/now'], ['/now']]);
   });
+
+  it('waits for a Retry-After in one sleep instead of polling: the clock is read a handful of times', async () => {
+    const clock = vi.spyOn(Date, 'now');
+    const graph = fakeGraph({ '/later': [throttle('0.3')] });
+    const results = await run([get('/later')], graph.send, 60_000);
+    expect(results.map((r) => r.ok)).toEqual([true]);
+    expect(graph.envelopes).toEqual([['/later'], ['/later']]);
+    expect(clock.mock.calls.length).toBeLessThan(20);
+  });
 });
