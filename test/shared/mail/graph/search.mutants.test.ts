@@ -239,6 +239,15 @@ describe('search (search.ts) against the sandbox tenant', () => {
       expect(searchedIds()).toEqual(['<never-delivered@evil.example>']);
     });
 
+    it('is the only search for a row without any message id', async () => {
+      const subject = deliver(`<fallback-${(sequence += 1)}@evil.example>`);
+      const result = await find({ sender, subject, receivedAt }, { fallbackSearch: true });
+      expect(result.usedFallback).toBe(true);
+      expect(result.items).toHaveLength(1);
+      expect(searches()).toHaveLength(1);
+      expect(searches()[0]?.path).toContain(`subject eq '${subject}'`);
+    });
+
     it('is searched with sender, subject and time, and finds the copy', async () => {
       const subject = deliver(`<fallback-${(sequence += 1)}@evil.example>`);
       const result = await find(
