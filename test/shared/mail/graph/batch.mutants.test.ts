@@ -137,8 +137,12 @@ describe('runBatch (batch.ts) through GraphClient and a recording front of the s
     expect(itemErrorOf(odd).message).toBe('batch item answered 410');
   });
 
-  it('names the status when a failed item has a body without an error', async () => {
-    answerBatch(() => ({ status: 409, headers: {}, body: { detail: 'none' } }));
+  it('names the status when a failed item has a body without an error, and finds no header it lacks', async () => {
+    answerBatch(() => ({
+      status: 409,
+      headers: { undefined: 'not a header Graph sends' },
+      body: { detail: 'none' },
+    }));
     const [result] = await client().batch('search', user, [get('/a'), get('/b')], undefined);
     expect(itemErrorOf(result)).toMatchObject({ statusCode: 409, code: null });
     expect(itemErrorOf(result).message).toBe('batch item answered 409');
