@@ -1,5 +1,5 @@
 import type { HttpClient } from '@azure/core-rest-pipeline';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import {
   createAppCertificate,
@@ -12,7 +12,6 @@ import {
   type BatchResponse,
   type BatchResult,
   GraphBatchItemError,
-  runBatch,
 } from '../../../../shared/mail/graph/batch.js';
 import { GraphClient } from '../../../../shared/mail/graph/client.js';
 import { ProfileMother } from '../../../mothers/profileMother.js';
@@ -24,7 +23,6 @@ const clientId = '0b8f7a3c-2d4e-4f61-8a9b-1c2d3e4f5a6b';
 const appCert = createAppCertificate('clawback-graph-batch-mutants');
 const user = 'lena@contoso.com';
 
-type Envelope = (BatchRequest & { id: string })[];
 const get = (url: string): BatchRequest => ({ method: 'GET', url });
 const batchesOf = (front: RecordingGraph) =>
   front.seen
@@ -147,87 +145,5 @@ describe('runBatch (batch.ts) through GraphClient and a recording front of the s
     expect(itemErrorOf(result)).toMatchObject({ statusCode: 409, code: null });
     expect(itemErrorOf(result).message).toBe('batch item answered 409');
     expect(itemErrorOf(result).headers.get('Retry-After')).toBeNull();
-  });
-});
-
-/**
- * The retry schedule, with a fake `$batch` that records each envelope's request urls (a fake server,
- * as batch.test.ts has it): GraphClient fixes the fallback delay at 3 s, these tests need shorter ones.
- * Each test asserts the order of envelopes, which the delays decide with wide margins.
- */
-describe('runBatch retry schedule', () => {
-  const throttle = (retryAfter?: string): Omit<BatchResponse, 'id'> => ({
-    status: 429,
-    headers:
-      retryAfter === undefined ? { 'content-type': 'application/json' } : { 'Retry-After': retryAfter },
-    body: { error: { code: 'TooManyRequests', message: 'Slow down.' } },
-  });
-  /** Answers each url's attempts from `script` (200 once it runs out); refuses a 10th envelope. */
-  const fakeGraph = (script: Record<string, Omit<BatchResponse, 'id'>[]>) => {
-    const envelopes: string[][] = [];
-    const attempts = new Map<string, number>();
-    const send = (items: Envelope): Promise<BatchResponse[]> => {
-      envelopes.push(items.map((i) => i.url));
-      if (envelopes.length > 9) return Promise.reject(new Error('too many envelopes'));
-      return Promise.resolve(
-        items.map((item) => {
-          const attempt = attempts.get(item.url) ?? 0;
-          attempts.set(item.url, attempt + 1);
-          return { id: item.id, ...(script[item.url]?.[attempt] ?? { status: 200, body: {} }) };
-        }),
-      );
-    };
-    return { envelopes, send };
-  };
-  const run = (
-    requests: BatchRequest[],
-    send: (items: Envelope) => Promise<BatchResponse[]>,
-    fallbackDelayMs: number,
-  ) =>
-    runBatch(requests, {
-      send,
-      maxAttempts: 3,
-      fallbackDelayMs,
-      translate: (error) => error as unknown as ClawbackError,
-    });
-
-  afterEach(() => vi.restoreAllMocks());
-
-  it("waits for each item's own Retry-After: one of 0.1 s goes before one on the 0.6 s fallback", async () => {
-    const graph = fakeGraph({ '/fallback': [throttle()], '/told': [throttle('0.1')] });
-    const results = await run([get('/fallback'), get('/told')], graph.send, 600);
-    expect(results.map((r) => r.ok)).toEqual([true, true]);
-    expect(graph.envelopes).toEqual([['/fallback', '/told'], ['/told'], ['/fallback']]);
-  });
-
-  it('sends the earliest ready item first: the 0.4 s fallback before a Retry-After of 0.6 s', async () => {
-    const graph = fakeGraph({ '/fallback': [throttle()], '/told': [throttle('0.6')] });
-    const results = await run([get('/fallback'), get('/told')], graph.send, 400);
-    expect(results.map((r) => r.ok)).toEqual([true, true]);
-    expect(graph.envelopes).toEqual([['/fallback', '/told'], ['/fallback'], ['/told']]);
-  });
-
-  it('doubles the fallback delay per attempt: a second retry after 0.6 s comes after a Retry-After of 0.7 s', async () => {
-    const graph = fakeGraph({ '/fallback': [throttle(), throttle()], '/told': [throttle('0.7')] });
-    const results = await run([get('/fallback'), get('/told')], graph.send, 300);
-    expect(results.map((r) => r.ok)).toEqual([true, true]);
-    expect(graph.envelopes).toEqual([['/fallback', '/told'], ['/fallback'], ['/told'], ['/fallback']]);
-  });
-
-  it('sends an item with Retry-After 0 again in the very next envelope, once, with the clock standing still', async () => {
-    vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2026-01-01T00:00:00Z'));
-    const graph = fakeGraph({ '/now': [throttle('0')] });
-    const results = await run([get('/now')], graph.send, 60_000);
-    expect(results).toEqual([{ ok: true, status: 200, body: {} }]);
-    expect(graph.envelopes).toEqual([['/now'], ['/now']]);
-  });
-
-  it('waits for a Retry-After in one sleep instead of polling: the clock is read a handful of times', async () => {
-    const clock = vi.spyOn(Date, 'now');
-    const graph = fakeGraph({ '/later': [throttle('0.3')] });
-    const results = await run([get('/later')], graph.send, 60_000);
-    expect(results.map((r) => r.ok)).toEqual([true]);
-    expect(graph.envelopes).toEqual([['/later'], ['/later']]);
-    expect(clock.mock.calls.length).toBeLessThan(20);
   });
 });
