@@ -81,23 +81,28 @@ interface Waiting {
 /** A flush takes whole requests until it holds this many verdict changes. */
 const maxChangesPerFlush = 200;
 
-/** The `accepted` audit rows of a flush's requests, each under its own caller, issued together. */
-function auditBatch(batch: Waiting[], accepted: AcceptedVerdict[]): Promise<void> {
+/** Each request's share of a flush's accepted verdicts: the flush accepts them in batch order. */
+function perRequest(batch: Waiting[], accepted: AcceptedVerdict[]): AcceptedVerdict[][] {
   let offset = 0;
-  const writes: Promise<void>[] = [];
-  for (const w of batch) {
-    const mine = accepted.slice(offset, offset + w.changes.length);
-    offset += w.changes.length;
-    if (w.audit) writes.push(auditAccepted(w.changes, mine, w.audit));
-  }
-  return Promise.all(writes).then(() => undefined);
+  return batch.map((w) => accepted.slice(offset, (offset += w.changes.length)));
+}
+
+/** The `accepted` audit rows of a flush's requests, each under its own caller, issued together. */
+async function auditBatch(batch: Waiting[], accepted: AcceptedVerdict[]): Promise<void> {
+  await Promise.all(
+    perRequest(batch, accepted).map((mine, i) => {
+      const w = batch[i]!;
+      return w.audit ? auditAccepted(w.changes, mine, w.audit) : Promise.resolve();
+    }),
+  );
 }
 
 /**
  * Group commit: requests that arrive while a flush is running wait for the next one, which claims,
  * enqueues and records all their verdicts together (one claim transaction per source, one send, one
- * verdict transaction, and alongside the record the batch's `accepted` audit rows in one transaction). An idle service flushes at once, so a lone request waits for nobody. Each
- * request is still answered only after its own verdicts are claimed, enqueued and recorded.
+ * verdict transaction, and alongside the record the batch's `accepted` audit rows in one
+ * transaction). An idle service flushes at once, so a lone request waits for nobody. Each request is
+ * still answered only after its own verdicts are claimed, enqueued and recorded.
  */
 class IngestBatcher {
   private readonly waiting: Waiting[] = [];
@@ -128,11 +133,7 @@ class IngestBatcher {
           this.deps,
           { alongsideRecord: (all) => auditBatch(batch, all) },
         );
-        let offset = 0;
-        for (const w of batch) {
-          w.resolve(accepted.slice(offset, offset + w.changes.length));
-          offset += w.changes.length;
-        }
+        perRequest(batch, accepted).forEach((mine, i) => batch[i]!.resolve(mine));
       } catch (error) {
         for (const w of batch) w.reject(error);
       }

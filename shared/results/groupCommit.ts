@@ -35,9 +35,10 @@ export const maxTransactionSize = 100;
  * A write to a partition with fewer than `maxInFlight` requests in flight goes at the end of the
  * current turn (alone, or in one transaction with the writes issued in the same turn), so a caller
  * waits for nothing until the partition is busy; writes that arrive while it is wait for a request to
- * finish and then go together in one entity-group transaction (up to 100, each entity at most once). Each caller's promise settles only
- * when its own write is durable, with its own result (its new ETag) or its own error: a transaction
- * that fails is settled write by write through `alone`, so one conflicting ETag fails only its caller.
+ * finish and then go together in one entity-group transaction (up to 100, each entity at most once).
+ * Each caller's promise settles only when its own write is durable, with its own result (its new
+ * ETag) or its own error: a transaction that fails is settled write by write through `alone`, so one
+ * conflicting ETag fails only its caller.
  * Fewer, larger requests are also what Table Storage bills and throttles by.
  */
 export class GroupCommit {

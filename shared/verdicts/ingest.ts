@@ -139,7 +139,7 @@ export interface AcceptVerdictsOptions extends CallOptions {
 export async function acceptVerdicts(
   changes: VerdictChange[],
   deps: IngestDeps,
-  options?: AcceptVerdictsOptions,
+  { alongsideRecord, ...options }: AcceptVerdictsOptions = {},
 ): Promise<AcceptedVerdict[]> {
   const acceptedAt = (deps.now ?? (() => new Date()))();
   // The same event twice in one call (an array, or two requests batched together) is claimed once.
@@ -196,7 +196,7 @@ export async function acceptVerdicts(
       deps,
       options,
     ),
-    options?.alongsideRecord?.(accepted),
+    alongsideRecord?.(accepted),
   ]);
   return accepted;
 }
