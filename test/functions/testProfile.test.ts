@@ -1,5 +1,3 @@
-import net from 'node:net';
-
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import { HttpRequest, type HttpResponseInit, InvocationContext } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +17,7 @@ import { FakeEwsServer } from '../fakes/ewsServer.js';
 import { ProfileMother } from '../mothers/profileMother.js';
 import { rewritingClient } from '../support/identity.js';
 import { testServices } from '../support/services.js';
+import { unusedPort } from '../support/startProcess.js';
 
 const tenantId = '8d6c3b5a-0000-4c1a-9a55-5a4db0c1ec0e';
 const clientId = '4f1b2f43-5a0c-4d6e-8f5e-0c1ab2c3d4e5';
@@ -157,12 +156,7 @@ beforeAll(async () => {
     password: 'Passw0rd!',
   });
   ewsNtlm.addMailbox('dan@contoso.com');
-  closedPort = await new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  closedPort = await unusedPort();
   const services = testServices({
     queue: new InMemoryQueue(),
     backendFor,

@@ -56,13 +56,37 @@ export class StartedRuntime {
   }
 }
 
-/** A port nothing listens on right now (listen on 0, note it, close). */
+/**
+ * A port nothing listens on right now, for a test that must name its ports before the runtime starts.
+ *
+ * It is taken from below the kernel's ephemeral range (`ip_local_port_range`, 32768 and up on Linux).
+ * A port from `listen(0)` would be free again once closed, and the kernel could give it to the next
+ * `listen(0)` — Azurite's, in the same runtime — which then wins it (a CI run failed on exactly that).
+ * Below the range no `listen(0)` is ever given it. Each vitest worker draws from its own slice, and a
+ * port is handed out once per process, so two tests never pick the same one.
+ */
 export async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const slice = Number(process.env.VITEST_POOL_ID ?? '0') % portSlices;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = portBase + slice * portsPerSlice + Math.floor(Math.random() * portsPerSlice);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port below the ephemeral range after 50 tries');
+}
+
+const portBase = 20_000;
+const portSlices = 8;
+const portsPerSlice = 1_500;
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */

@@ -5,6 +5,7 @@ import type { Context } from '@microsoft/microsoft-graph-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { NodeHttpHandler } from '../../../../shared/mail/graph/trustedCa.js';
+import { unusedPort } from '../../../support/startProcess.js';
 
 let server: http.Server;
 let base: string;
@@ -58,10 +59,7 @@ describe("Graph's transport over node:http (every profile)", () => {
   });
 
   it('fails as fetch does: TypeError "fetch failed" with the socket error as its cause', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await unusedPort();
     await expect(send(`http://127.0.0.1:${port}/x`)).rejects.toMatchObject({
       name: 'TypeError',
       message: 'fetch failed',
