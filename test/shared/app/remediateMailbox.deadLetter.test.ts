@@ -125,6 +125,36 @@ describe('marking a verdict dead-lettered', () => {
     expect(note.endsWith('…')).toBe(true);
   });
 
+  it('replaces the note of a verdict not yet dead-lettered: only dead-letter notes are collected', async () => {
+    const store = new InMemoryResultStore();
+    await store.createVerdict({
+      verdictId,
+      source: 'soar',
+      eventId: 'evt-1',
+      verdict: 'malicious',
+      action: 'softDelete',
+      mode: 'enforce',
+      status: 'fannedOut',
+      note: 'fan-out: 2 recipients outside every profile',
+      recipients: 2,
+      ...emptyCounts(),
+      done: 0,
+      receivedAt: '2026-11-30T09:00:00.000Z',
+    });
+    await markDeadLettered(store, verdictId, 'alice gave up', () => undefined);
+    expect(await store.getVerdict(verdictId)).toMatchObject({
+      status: 'deadLettered',
+      note: 'alice gave up',
+    });
+  });
+
+  it('keeps a note of exactly the longest length whole, with no ellipsis', async () => {
+    const { store } = await setUp();
+    const exact = 'y'.repeat(maxDeadLetterNoteLength);
+    await markDeadLettered(store, verdictId, exact, () => undefined);
+    expect((await store.getVerdict(verdictId))?.note).toBe(exact);
+  });
+
   it('creates no verdict row for a verdict that is not recorded', async () => {
     const store = new InMemoryResultStore();
     const log: string[] = [];

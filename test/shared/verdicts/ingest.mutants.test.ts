@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { isValidationError, type ValidationError } from '../../../shared/errors.js';
@@ -96,6 +99,16 @@ describe('parseAnyVerdictBody', () => {
     expect(sourceFormats.length).toBeGreaterThan(1);
   });
 
+  it('answers a native body as an array, even one event of it: a native body may hold several', () => {
+    const event = JSON.parse(
+      readFileSync(path.resolve(__dirname, '../../fixtures/sources/proofpoint-event-active.json'), 'utf8'),
+    ) as unknown;
+    const parsed = parseAnyVerdictBody(event);
+    expect(parsed).toMatchObject({ format: 'proofpoint-tap', isArray: true });
+    expect(parsed.changes).toHaveLength(1);
+    expect(parseAnyVerdictBody(body())).toMatchObject({ format: 'generic', isArray: false });
+  });
+
   it('names the format whose body it could not read', () => {
     const native = sourceFormats.find((f) => f !== 'generic');
     expect(native).toBeDefined();
@@ -124,6 +137,16 @@ describe('acceptVerdicts', () => {
     expect(again[0]?.created).toBe(false);
     expect(queue.sends.length).toBe(before.sends);
     expect(writes).toEqual({ createVerdicts: before.createVerdicts, createVerdict: before.createVerdict });
+  });
+
+  it('sends again, under its first id, a repeat whose first request died between claim and record', async () => {
+    const { store } = countingStore();
+    const queue = new RecordingQueue();
+    await store.claimEvent('soar', 'e1', 'earlier-verdict');
+    const accepted = await acceptVerdicts([change('e1')], { store, queue });
+    expect(accepted).toEqual([{ verdictId: 'earlier-verdict', created: false }]);
+    expect(queue.sends.flat().map((m) => m.messageId)).toEqual(['earlier-verdict']);
+    expect(await store.getVerdict('earlier-verdict')).toMatchObject({ eventId: 'e1', status: 'accepted' });
   });
 
   it('when the queue refuses, releases only the claims it made: an earlier claim of a repeat stays', async () => {
