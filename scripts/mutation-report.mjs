@@ -38,6 +38,7 @@ const scopes = [
   { name: 'use cases', prefixes: ['shared/app/'] },
   { name: 'Graph backend', prefixes: ['shared/mail/graph/'] },
   { name: 'EWS backend', prefixes: ['shared/mail/ews/'] },
+  { name: 'mail, both backends', prefixes: ['shared/mail/mime.ts'] },
 ];
 
 /**
@@ -217,6 +218,9 @@ function listSources(prefixes) {
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) out.push(rel);
     }
   };
-  for (const p of prefixes) walk(p.replace(/\/$/, ''));
+  for (const p of prefixes)
+    if (p.endsWith('.ts')) {
+      if (existsSync(path.join(root, p))) out.push(p);
+    } else walk(p.replace(/\/$/, ''));
   return out.sort();
 }

@@ -98,6 +98,14 @@ describe('mutation-report: the scores of the committed results, without running 
     expect(out.stdout).not.toContain('shared/routing/route.ts');
   });
 
+  it('counts a scope named by one file (shared/mail/mime.ts, used by both backends)', () => {
+    project = projectWithParts();
+    expect(run().stdout).toMatch(/^mail, both backends \(0\/0\)\s+0 .* n\/a$/m);
+    mkdirSync(path.join(project, 'shared/mail'), { recursive: true });
+    writeFileSync(path.join(project, 'shared/mail/mime.ts'), 'export const m = 1;\n');
+    expect(run().stdout).toMatch(/^mail, both backends \(0\/1\)\s+0 /m);
+  });
+
   it('lists modules and survivors on request', () => {
     project = projectWithParts();
     const out = run('--modules', '--survivors');
