@@ -31,6 +31,7 @@ export default {
         'shared/app/**/*.ts',
         'shared/mail/graph/**/*.ts',
         'shared/mail/ews/**/*.ts',
+        'shared/mail/mime.ts',
       ],
   ignorePatterns: ['dist', 'reports', '.stryker-tmp', 'coverage', 'vitest-report.json'],
   incremental: true,
