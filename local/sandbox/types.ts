@@ -21,6 +21,11 @@ export interface SandboxMessage {
   internetMessageHeaders?: { name: string; value: string }[];
   /** File attachments, served by `/messages/{id}/attachments`. */
   attachments?: { name: string; contentBase64: string }[];
+  /**
+   * Attached messages (a forward as attachment), listed after the file attachments as
+   * `#microsoft.graph.itemAttachment`; `mime` is the RFC 822 text served by `/attachments/{id}/$value`.
+   */
+  itemAttachments?: { name: string; mime: string }[];
 }
 
 export interface SandboxMailbox {

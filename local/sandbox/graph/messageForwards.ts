@@ -95,6 +95,7 @@ export function forwardMessage(call: GraphCall, mailbox: Mailbox, message: Messa
       { name: 'In-Reply-To', value: message.internetMessageId },
     ],
     attachments: message.attachments,
+    itemAttachments: message.itemAttachments,
   };
   mailbox.addMessage({ ...copy, folder: 'sentitems', isRead: true }, { toRecipients: to });
   for (const address of to) {

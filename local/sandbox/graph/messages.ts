@@ -10,6 +10,7 @@ import {
   parseSelect,
   validateFilter,
 } from '../odata.js';
+import { listAttachments } from './attachments.js';
 import {
   applySelect,
   collectionPage,
@@ -96,7 +97,7 @@ export function messageJson(
     categories: message.categories,
     receivedDateTime: message.receivedDateTime,
     sentDateTime: message.receivedDateTime,
-    hasAttachments: message.attachments.length > 0,
+    hasAttachments: message.attachments.length + message.itemAttachments.length > 0,
     internetMessageId: message.internetMessageId,
     subject: message.subject,
     bodyPreview: `This is the sandbox copy of "${message.subject}".`,
@@ -162,7 +163,8 @@ export function listMessages(call: GraphCall, mailbox: Mailbox, folder: Folder |
   return collectionPage(call, items, (m) => applySelect(messageJson(m, call.immutableIds, select), select));
 }
 
-function findOrThrow(mailbox: Mailbox, id: string): Message {
+/** A message by REST or immutable id; a purged one is gone, as Graph sees it. */
+export function findOrThrow(mailbox: Mailbox, id: string): Message {
   const message = mailbox.findMessage(id);
   if (message === undefined || mailbox.folder(message.folderId)?.wellKnownName === purgesWellKnownName) {
     throw itemNotFound();
@@ -202,18 +204,7 @@ export function messageItem(
       return jsonResponse(200, applySelect(messageJson(message, call.immutableIds, select), select));
     }
     case 'GET attachments':
-      requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
-      return jsonResponse(200, {
-        value: message.attachments.map((a, i) => ({
-          '@odata.type': '#microsoft.graph.fileAttachment',
-          id: `${message.immutableId}-att${i}`,
-          name: a.name,
-          contentType: 'application/octet-stream',
-          size: Buffer.from(a.contentBase64, 'base64').length,
-          isInline: false,
-          contentBytes: a.contentBase64,
-        })),
-      });
+      return listAttachments(call, message);
     case 'GET $value':
       requirePermission(call, ['Mail.Read', 'Mail.ReadWrite'], 'mail');
       return {

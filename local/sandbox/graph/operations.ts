@@ -12,6 +12,9 @@ export function operationOf(method: string, segments: string[]): string {
   if (sub === undefined) return 'directory';
   if (sub === 'messages') {
     if (segments.length <= 4) return method === 'POST' ? 'import' : 'search';
+    // One attachment (`attachments/{id}`), or an item attachment's MIME (`attachments/{id}/$value`).
+    if (leaf === 'attachments' && leafId !== undefined)
+      return action === '$value' ? 'attachmentMime' : 'attachment';
     return itemOperation(method, leaf);
   }
   if (sub === 'mailfolders') {

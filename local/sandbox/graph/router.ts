@@ -11,6 +11,7 @@ import {
 } from '../http.js';
 import type { IssuedToken, TokenService } from '../token.js';
 import type { SandboxRequestRecord } from '../types.js';
+import { attachmentItem } from './attachments.js';
 import { runBatch } from './batch.js';
 import {
   type GraphCall,
@@ -23,7 +24,7 @@ import {
 } from './context.js';
 import { groups, users } from './directory.js';
 import { createFolder, getFolder, listChildFolders, resolveFolderOrThrow } from './folders.js';
-import { createMessage, listMessages, messageItem } from './messages.js';
+import { createMessage, findOrThrow, listMessages, messageItem } from './messages.js';
 import { operationOf } from './operations.js';
 
 /** Thrown to make the server drop the connection without answering. */
@@ -264,6 +265,8 @@ export class GraphService {
         if (method === 'POST') return createMessage(call, mailbox, undefined);
         throw methodNotAllowed(method);
       }
+      if (is(leaf, 'attachments') && leafId !== undefined && extra.length === 0)
+        return attachmentItem(call, findOrThrow(mailbox, subId), leafId, action);
       if (leafId !== undefined)
         throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${leafId}'.`);
       return messageItem(call, mailbox, subId, leaf);

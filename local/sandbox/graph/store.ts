@@ -40,6 +40,8 @@ export interface Message {
   /** Threading headers of a seeded or forwarded message (References, In-Reply-To). */
   headers: { name: string; value: string }[];
   attachments: { name: string; contentBase64: string }[];
+  /** Attached messages: their MIME is an item attachment's `$value`. */
+  itemAttachments: { name: string; mime: string }[];
   /** A draft made by createForward: what it forwards, sent on `send`. */
   forwardOf?: { messageId: string; internetMessageId: string; comment?: string };
   /** Custom `x-` headers given when the message was created (Graph takes them only then). */
@@ -196,6 +198,7 @@ export class Mailbox {
       bccRecipients: seed.bccRecipients ?? [],
       headers: seed.internetMessageHeaders ?? [],
       attachments: seed.attachments ?? [],
+      itemAttachments: seed.itemAttachments ?? [],
       receivedDateTime: seed.receivedDateTime ?? now,
       lastModifiedDateTime: now,
       isRead: seed.isRead ?? false,
@@ -237,6 +240,7 @@ export class Mailbox {
       ...(message.mime === undefined ? {} : { mime: message.mime }),
       internetMessageHeaders: message.headers,
       attachments: message.attachments,
+      itemAttachments: message.itemAttachments,
     };
     return this.addMessage(seed, {
       folderId: destination.id,

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import {
   BasePropertySet,
   DateTime,
@@ -11,6 +9,7 @@ import {
 } from 'ews-javascript-api';
 
 import type { CallOptions, DerivedMessage, DerivedSearch } from '../../ports/mail.js';
+import { attachmentHashes, parseHeaders } from '../mime.js';
 import type { EwsClient } from './client.js';
 import { pageSize } from './folders.js';
 import type { EwsItems } from './items.js';
@@ -68,56 +67,10 @@ export function ewsSentItems(client: EwsClient, items: EwsItems): EwsSentItems {
 /** Sent Items messages looked at per search: each costs a GetItem of its MIME. */
 const maxScanned = 100;
 
-/** Unfolded header lines of a MIME entity, names lower-cased; repeated headers joined by commas. */
-export function parseHeaders(mime: string): Map<string, string> {
-  const end = mime.search(/\r?\n\r?\n/);
-  const head = (end === -1 ? mime : mime.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
-  const headers = new Map<string, string>();
-  for (const line of head.split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name) ?? ''}, ${value}` : value);
-  }
-  return headers;
-}
-
 /** `"Bob" <bob@contoso.com>, carol@contoso.com` → the addresses, lower case. */
 export function addressesIn(value: string | undefined): string[] {
   if (!value) return [];
   return [...value.matchAll(/<?([^\s<>,;"]+@[^\s<>,;"]+)>?/g)].map((m) => (m[1] ?? '').toLowerCase());
-}
-
-/** Multiparts and attached messages nested deeper than this are not opened (a hostile MIME's recursion). */
-const maxMimeDepth = 8;
-
-/**
- * SHA-256 of every base64-encoded entity of a message (its attachments): the parts of a multipart,
- * of multiparts nested in it and of messages attached to it (a forward as attachment), and a
- * message that is itself one base64 entity.
- */
-export function attachmentHashes(mime: string, depth = 0): string[] {
-  const headers = parseHeaders(mime);
-  const blank = /\r?\n\r?\n/.exec(mime);
-  const body = blank ? mime.slice(blank.index + blank[0].length) : '';
-  const type = headers.get('content-type') ?? '';
-  if (/^\s*multipart\//i.test(type)) {
-    const boundary = /boundary="?([^";\r\n]+)"?/i.exec(type)?.[1];
-    if (!boundary || depth >= maxMimeDepth) return [];
-    return body
-      .split(`--${boundary}`)
-      .slice(1)
-      .flatMap((part) => attachmentHashes(part.replace(/^\r?\n/, ''), depth + 1));
-  }
-  if (/^\s*message\/rfc822/i.test(type))
-    return depth >= maxMimeDepth ? [] : attachmentHashes(body, depth + 1);
-  if (!/base64/i.test(headers.get('content-transfer-encoding') ?? '')) return [];
-  return [
-    createHash('sha256')
-      .update(Buffer.from(body.replace(/\s+/g, ''), 'base64'))
-      .digest('hex'),
-  ];
 }
 
 /**

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 
 import type { DerivedMessage, DerivedSearch } from '../../ports/mail.js';
+import { attachmentHashes } from '../mime.js';
 import { encodeQueryValue, userPath } from './odata.js';
 
 /** Reads one Graph URL: a path under the version root, or an `@odata.nextLink` as Graph gave it. */
 export type GraphGet = <T>(pathOrNextLink: string, isNextLink: boolean) => Promise<T>;
+/** Reads one path under the version root as text: an item attachment's MIME (`…/$value`). */
+export type GraphGetText = (path: string) => Promise<string>;
 
 interface Recipient {
   emailAddress?: { address?: string };
@@ -21,13 +24,23 @@ interface SentMessage {
   internetMessageHeaders?: { name?: string; value?: string }[];
 }
 
+interface Attachment {
+  '@odata.type'?: string;
+  id?: string;
+  contentBytes?: string;
+}
+
 interface Page<T> {
   value?: T[];
   '@odata.nextLink'?: string;
 }
 
-/** Sent Items messages read per search, and attachment lists fetched to compare hashes. */
+/**
+ * Sent Items messages read per search, and attachment reads to compare hashes: an attachment list and
+ * each item attachment's MIME count one each.
+ */
 const limits = { scanned: 250, attachmentReads: 20, pageSize: 50 } as const;
+const itemAttachmentType = '#microsoft.graph.itemAttachment';
 const threadHeaders = new Set(['references', 'in-reply-to']);
 
 const sentSelect = [
@@ -57,10 +70,16 @@ function refersTo(message: SentMessage, internetMessageId: string): boolean {
 /**
  * Forwards and replies of a copy in the mailbox's Sent Items (Graph): messages sent since the copy
  * arrived whose `References` / `In-Reply-To` hold its message id, or, when the threat has a hash,
- * whose file attachment has that SHA-256. Bounded: at most {@link limits} messages read.
+ * that carry a file with that SHA-256: a file attachment, or a base64 part of an attached message
+ * (an itemAttachment, a forward as attachment, read as MIME with `$value` and opened as EWS opens a
+ * message, nested attached messages included). Bounded by {@link limits}: at most 250 messages read,
+ * and 20 attachment reads per search in all, an attachment list and each item attachment's `$value`
+ * counting one each; a message's attachments are read only until one matches. A read that fails
+ * fails the search, as a failing page does.
  */
 export async function findDerivedGraphMessages(
   get: GraphGet,
+  getText: GraphGetText,
   mailbox: string,
   original: DerivedSearch,
 ): Promise<DerivedMessage[]> {
@@ -73,7 +92,7 @@ export async function findDerivedGraphMessages(
   );
   const found: DerivedMessage[] = [];
   let scanned = 0;
-  let attachmentReads = 0;
+  const reads = { left: limits.attachmentReads };
   for (;;) {
     for (const message of page.value ?? []) {
       scanned += 1;
@@ -85,11 +104,10 @@ export async function findDerivedGraphMessages(
         !matchedBy &&
         original.sha256 &&
         message.hasAttachments &&
-        attachmentReads < limits.attachmentReads
-      ) {
-        attachmentReads += 1;
-        if (await carriesHash(get, mailbox, message.id, original.sha256)) matchedBy = 'attachment';
-      }
+        reads.left > 0 &&
+        (await carriesHash({ get, getText, reads }, mailbox, message.id, original.sha256))
+      )
+        matchedBy = 'attachment';
       if (matchedBy)
         found.push({
           internetMessageId: message.internetMessageId,
@@ -105,20 +123,33 @@ export async function findDerivedGraphMessages(
   }
 }
 
+/**
+ * Whether a file attachment, or a file inside an attached message, has the hash. The list costs one
+ * read, each item attachment's MIME one more: file attachments come with their bytes, so they are
+ * compared first, and item attachments are read one by one until a match or the budget runs out.
+ */
 async function carriesHash(
-  get: GraphGet,
+  graph: { get: GraphGet; getText: GraphGetText; reads: { left: number } },
   mailbox: string,
   messageId: string,
   sha256: string,
 ): Promise<boolean> {
-  const attachments = await get<Page<{ '@odata.type'?: string; contentBytes?: string }>>(
-    `${userPath(mailbox)}/messages/${encodeURIComponent(messageId)}/attachments`,
-    false,
-  );
-  return (attachments.value ?? []).some(
+  const wanted = sha256.toLowerCase();
+  const path = `${userPath(mailbox)}/messages/${encodeURIComponent(messageId)}/attachments`;
+  graph.reads.left -= 1;
+  const attachments = (await graph.get<Page<Attachment>>(path, false)).value ?? [];
+  const fileMatches = attachments.some(
     (a) =>
       typeof a.contentBytes === 'string' &&
-      createHash('sha256').update(Buffer.from(a.contentBytes, 'base64')).digest('hex') ===
-        sha256.toLowerCase(),
+      createHash('sha256').update(Buffer.from(a.contentBytes, 'base64')).digest('hex') === wanted,
   );
+  if (fileMatches) return true;
+  for (const attachment of attachments) {
+    if (attachment['@odata.type'] !== itemAttachmentType || !attachment.id) continue;
+    if (graph.reads.left <= 0) return false;
+    graph.reads.left -= 1;
+    const mime = await graph.getText(`${path}/${encodeURIComponent(attachment.id)}/$value`);
+    if (attachmentHashes(mime).includes(wanted)) return true;
+  }
+  return false;
 }

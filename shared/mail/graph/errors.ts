@@ -87,13 +87,20 @@ function isGraphError(error: Error): error is GraphErrorLike {
 }
 
 /**
- * A request read as an ArrayBuffer (the MIME download) gets its error body as bytes too, which the SDK
- * cannot read: the Graph error code is taken from them, so a 404 there still says ErrorItemNotFound.
+ * A request read as an ArrayBuffer (the MIME download) or as text (an item attachment's MIME) gets its
+ * error body in that form too, which the SDK cannot read: the Graph error code is taken from it, so a
+ * 404 there still says ErrorItemNotFound.
  */
-function codeInBinaryBody(body: unknown): string | undefined {
-  if (!(body instanceof ArrayBuffer)) return undefined;
+function codeInRawBody(body: unknown): string | undefined {
+  const text =
+    body instanceof ArrayBuffer
+      ? Buffer.from(body).toString('utf8')
+      : typeof body === 'string'
+        ? body
+        : undefined;
+  if (text === undefined) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(body).toString('utf8')) as { error?: { code?: unknown } };
+    const parsed = JSON.parse(text) as { error?: { code?: unknown } };
     return typeof parsed.error?.code === 'string' ? parsed.error.code : undefined;
   } catch {
     return undefined;
@@ -102,7 +109,7 @@ function codeInBinaryBody(body: unknown): string | undefined {
 
 function translateGraphResponse(error: GraphErrorLike, context: GraphErrorContext): ClawbackError {
   const status = error.statusCode;
-  const code = error.code ?? codeInBinaryBody(error.body) ?? '';
+  const code = error.code ?? codeInRawBody(error.body) ?? '';
   const said = `${status}${code ? ` ${code}` : ''}${error.message ? `: ${oneLine(error.message)}` : ''}`;
   const mailbox = context.mailbox ? `mailbox ${context.mailbox}` : 'the mailbox';
   const options = { cause: error };

@@ -1,4 +1,4 @@
-import type { GraphRequest } from '@microsoft/microsoft-graph-client';
+import { type GraphRequest, ResponseType } from '@microsoft/microsoft-graph-client';
 
 import type { GraphProfile } from '../../config/document.js';
 import { ClawbackError, isClawbackError } from '../../errors.js';
@@ -85,6 +85,15 @@ export class GraphMailBackend implements MailBackend {
           options,
           (r) => r.get() as Promise<never>,
           isNextLink ? { url: path } : {},
+        ),
+      // An item attachment's $value is MIME, not JSON: read as text whatever its Content-Type.
+      (path) =>
+        this.ctx.client.call(
+          'forward search',
+          mailbox,
+          path,
+          options,
+          (r) => r.responseType(ResponseType.TEXT).get() as Promise<string>,
         ),
       mailbox,
       original,

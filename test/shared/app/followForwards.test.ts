@@ -35,6 +35,28 @@ const sent = (
   toRecipients: to,
   ...extra,
 });
+/** The original as attached to a forward (an itemAttachment): its MIME carries the file as a base64 part. */
+const attachedOriginal = (internetMessageId: string) => ({
+  name: 'Quarterly bonus',
+  mime: [
+    'From: hr@evil.example',
+    'Subject: Quarterly bonus',
+    `Message-ID: ${internetMessageId}`,
+    'Content-Type: multipart/mixed; boundary="part"',
+    '',
+    '--part',
+    'Content-Type: text/plain',
+    '',
+    'Open the attachment.',
+    '--part',
+    'Content-Type: application/vnd.ms-excel.sheet.macroEnabled.12; name="bonus.xlsm"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    payload,
+    '--part--',
+    '',
+  ].join('\r\n'),
+});
 const refersTo = (id: string) => ({
   internetMessageHeaders: [
     { name: 'References', value: id },
@@ -97,6 +119,26 @@ function mailboxes(): SandboxMailbox[] {
       ],
     },
     { address: 'att-jack@contoso.com', messages: [inbox('<fw-3@contoso.com>', '2026-11-29T10:00:01Z')] },
+    // Forwarded as attachment, without References: found only by the hash inside the attached message.
+    {
+      address: 'item-kim@contoso.com',
+      messages: [
+        inbox('<orig-item@evil.example>', '2026-11-29T08:00:00Z', {
+          attachments: [{ name: 'bonus.xlsm', contentBase64: payload }],
+        }),
+        sent('<fw-as-att@contoso.com>', '2026-11-29T09:00:00Z', ['item-lee@contoso.com'], {
+          itemAttachments: [attachedOriginal('<orig-item@evil.example>')],
+        }),
+      ],
+    },
+    {
+      address: 'item-lee@contoso.com',
+      messages: [
+        inbox('<fw-as-att@contoso.com>', '2026-11-29T09:00:01Z', {
+          itemAttachments: [attachedOriginal('<orig-item@evil.example>')],
+        }),
+      ],
+    },
   ];
 }
 
@@ -210,5 +252,26 @@ describe('follow forwards', () => {
     expect(rows['att-hank@contoso.com']?.derivedFrom).toBe('att-gina@contoso.com <orig-att@evil.example>');
     expect(rows['att-ivy@contoso.com']?.derivedFrom).toBe('att-hank@contoso.com <reply-1@contoso.com>');
     expect(result.verdict).toMatchObject({ status: 'completed', recipients: 3 });
+  }, 120_000);
+
+  it('follows a forward as attachment by the hash of the file inside the attached message', async () => {
+    const result = await runVerdict('item-1', payloadSha, '<orig-item@evil.example>', 'item-kim@contoso.com');
+
+    expect(foldersOf(run.runtime, ['item-kim@contoso.com'], '<orig-item@evil.example>')).toEqual({
+      'item-kim@contoso.com': ['deleteditems'],
+    });
+    expect(
+      foldersOf(run.runtime, ['item-lee@contoso.com', 'item-kim@contoso.com'], '<fw-as-att@contoso.com>'),
+    ).toEqual({
+      'item-lee@contoso.com': ['deleteditems'],
+      'item-kim@contoso.com': ['sentitems'],
+    });
+    const rows = Object.fromEntries(result.remediations.map((r) => [r.recipient, r]));
+    expect(rows['item-lee@contoso.com']).toMatchObject({
+      status: 'succeeded',
+      internetMessageId: '<fw-as-att@contoso.com>',
+      derivedFrom: 'item-kim@contoso.com <orig-item@evil.example>',
+    });
+    expect(result.verdict).toMatchObject({ status: 'completed', recipients: 2 });
   }, 120_000);
 });

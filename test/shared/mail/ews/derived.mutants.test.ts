@@ -6,13 +6,12 @@ import { success } from '../../../../local/onprem/soap.js';
 import { EwsClient } from '../../../../shared/mail/ews/client.js';
 import {
   addressesIn,
-  attachmentHashes,
   type EwsSentItems,
   ewsSentItems,
   findDerivedEwsMessages,
-  parseHeaders,
 } from '../../../../shared/mail/ews/derived.js';
 import { EwsItems } from '../../../../shared/mail/ews/items.js';
+import { attachmentHashes, parseHeaders } from '../../../../shared/mail/mime.js';
 import type { FakeEwsServer } from '../../../fakes/ewsServer.js';
 import { anySecret, ewsDepsWith, ewsProfileFor, startEwsFake } from '../../../support/ewsBackend.js';
 
