@@ -27,7 +27,9 @@ const maxMimeDepth = 8;
 export function attachmentHashes(mime: string, depth = 0): string[] {
   const headers = parseHeaders(mime);
   const blank = /\r?\n\r?\n/.exec(mime);
-  const body = blank ? mime.slice(blank.index + blank[0].length) : '';
+  // Headers with no body after them carry no file.
+  if (!blank) return [];
+  const body = mime.slice(blank.index + blank[0].length);
   const type = headers.get('content-type') ?? '';
   if (/^\s*multipart\//i.test(type)) {
     const boundary = /boundary="?([^";\r\n]+)"?/i.exec(type)?.[1];

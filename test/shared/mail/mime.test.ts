@@ -94,3 +94,47 @@ describe('parseHeaders', () => {
     expect(headers.has('content-disposition')).toBe(false);
   });
 });
+
+describe('attachmentHashes: what opens an entity is the start of its Content-Type', () => {
+  /** One base64 entity whose Content-Type is `type`. */
+  const entity = (type: string, file: Buffer) =>
+    [`Content-Type: ${type}`, 'Content-Transfer-Encoding: base64', '', file.toString('base64'), ''].join(
+      '\r\n',
+    );
+
+  it('hashes a file whose type merely mentions multipart/ or message/rfc822 later on', () => {
+    for (const type of [
+      'application/octet-stream; name="multipart/bonus.xlsm"',
+      'application/x-multipart/report',
+      'application/octet-stream; name="message/rfc822.eml"',
+      'application/x-message/rfc822',
+    ])
+      expect(attachmentHashes(entity(type, dropper)), type).toEqual([sha(dropper)]);
+  });
+
+  it('opens a multipart or an attached message whose type has spaces before it', () => {
+    const inner = entity('application/octet-stream', dropper);
+    const multipart = [
+      'Content-Type:   multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      inner,
+      '--b1--',
+      '',
+    ].join('\r\n');
+    expect(attachmentHashes(multipart)).toEqual([sha(dropper)]);
+    const attached = ['Content-Type:   message/rfc822', '', inner].join('\r\n');
+    expect(attachmentHashes(attached)).toEqual([sha(dropper)]);
+  });
+});
+
+describe('attachmentHashes: an entity without a body', () => {
+  it('carries no file: headers that say base64 and then end give no hash (not the hash of nothing)', () => {
+    expect(
+      attachmentHashes('Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64'),
+    ).toEqual([]);
+    expect(
+      attachmentHashes('Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n'),
+    ).toEqual([sha(Buffer.alloc(0))]);
+  });
+});
