@@ -292,4 +292,13 @@ describe('findDerivedMessages on Graph: forwards as attachment (itemAttachment $
     expect(valueFailure.code).toBe(listFailure.code);
     expect(valueFailure.retryable).toBe(listFailure.retryable);
   });
+
+  it('names the forward search as the step that failed when a $value read is refused', async () => {
+    const mailbox = freshMailbox();
+    sent(mailbox, '<fw-as-att@contoso.com>', { items: [item(mimeCarrying(payload))] });
+    tenant.script({ match: { mailbox, pathIncludes: '/$value' }, respond: { status: 403 } });
+    const refused = await rejection(find(mailbox, { sha256: payloadHash }));
+    tenant.clearScripts();
+    expect(refused.message).toContain(`Access to mailbox ${mailbox} was denied during forward search (403`);
+  });
 });
