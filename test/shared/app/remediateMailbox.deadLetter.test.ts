@@ -31,7 +31,7 @@ const message = (recipient: string): RemediationMessage => ({
 });
 
 /** A verdict in `status` whose row reads keep throwing, so every delivery ends in an exception. */
-async function setUp(status: VerdictStatus = 'fannedOut') {
+async function setUp(status: VerdictStatus = 'fannedOut', note?: string) {
   const store = new InMemoryResultStore();
   await store.createVerdict({
     verdictId,
@@ -41,6 +41,7 @@ async function setUp(status: VerdictStatus = 'fannedOut') {
     action: 'softDelete',
     mode: 'enforce',
     status,
+    ...(note === undefined ? {} : { note }),
     recipients: 2,
     ...emptyCounts(),
     done: 0,
@@ -126,21 +127,7 @@ describe('marking a verdict dead-lettered', () => {
   });
 
   it('replaces the note of a verdict not yet dead-lettered: only dead-letter notes are collected', async () => {
-    const store = new InMemoryResultStore();
-    await store.createVerdict({
-      verdictId,
-      source: 'soar',
-      eventId: 'evt-1',
-      verdict: 'malicious',
-      action: 'softDelete',
-      mode: 'enforce',
-      status: 'fannedOut',
-      note: 'fan-out: 2 recipients outside every profile',
-      recipients: 2,
-      ...emptyCounts(),
-      done: 0,
-      receivedAt: '2026-11-30T09:00:00.000Z',
-    });
+    const { store } = await setUp('fannedOut', 'fan-out: 2 recipients outside every profile');
     await markDeadLettered(store, verdictId, 'alice gave up', () => undefined);
     expect(await store.getVerdict(verdictId)).toMatchObject({
       status: 'deadLettered',
