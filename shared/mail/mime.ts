@@ -25,10 +25,11 @@ const maxMimeDepth = 8;
  * MIME, Graph on the MIME of each item attachment (`…/attachments/{id}/$value`).
  */
 export function attachmentHashes(mime: string, depth = 0): string[] {
-  const headers = parseHeaders(mime);
   const blank = /\r?\n\r?\n/.exec(mime);
   // Headers with no body after them carry no file.
   if (!blank) return [];
+  // The blank line is found once: the headers are read from the text before it, the body after it.
+  const headers = parseHeaders(mime.slice(0, blank.index));
   const body = mime.slice(blank.index + blank[0].length);
   const type = headers.get('content-type') ?? '';
   if (/^\s*multipart\//i.test(type)) {
