@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 
-/** Unfolded header lines of a MIME entity, names lower-cased; repeated headers joined by commas. */
-export function parseHeaders(mime: string): Map<string, string> {
-  const end = mime.search(/\r?\n\r?\n/);
-  const head = (end === -1 ? mime : mime.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+/** The fields of a header block, folded lines unfolded, names lower-cased; repeated fields joined by commas. */
+function headerFields(head: string): Map<string, string> {
   const headers = new Map<string, string>();
-  for (const line of head.split(/\r?\n/)) {
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
@@ -13,6 +11,12 @@ export function parseHeaders(mime: string): Map<string, string> {
     headers.set(name, headers.has(name) ? `${headers.get(name) ?? ''}, ${value}` : value);
   }
   return headers;
+}
+
+/** The header fields of a MIME entity: the lines before its first blank line. */
+export function parseHeaders(mime: string): Map<string, string> {
+  const end = mime.search(/\r?\n\r?\n/);
+  return headerFields(end === -1 ? mime : mime.slice(0, end));
 }
 
 /** Multiparts and attached messages nested deeper than this are not opened (a hostile MIME's recursion). */
@@ -28,8 +32,8 @@ export function attachmentHashes(mime: string, depth = 0): string[] {
   const blank = /\r?\n\r?\n/.exec(mime);
   // Headers with no body after them carry no file.
   if (!blank) return [];
-  // The blank line is found once: the headers are read from the text before it, the body after it.
-  const headers = parseHeaders(mime.slice(0, blank.index));
+  // The blank line is found once: the headers are the text before it, the body the text after it.
+  const headers = headerFields(mime.slice(0, blank.index));
   const body = mime.slice(blank.index + blank[0].length);
   const type = headers.get('content-type') ?? '';
   if (/^\s*multipart\//i.test(type)) {

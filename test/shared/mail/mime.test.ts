@@ -138,3 +138,17 @@ describe('attachmentHashes: an entity without a body', () => {
     ).toEqual([sha(Buffer.alloc(0))]);
   });
 });
+
+describe('attachmentHashes: an entity’s headers end at its first blank line', () => {
+  it('does not read a header-like line of the body as a header', () => {
+    const text = [
+      'Content-Type: text/plain',
+      'Content-Transfer-Encoding: 7bit',
+      '',
+      'Content-Transfer-Encoding: base64',
+      dropper.toString('base64'),
+      '',
+    ].join('\r\n');
+    expect(attachmentHashes(text)).toEqual([]);
+  });
+});
